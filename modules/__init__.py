@@ -1,0 +1,1 @@
+"""The model: CLIP backbone wrapper, temporal encoder, retrieval heads, loss, metrics."""

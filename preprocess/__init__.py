@@ -1,0 +1,1 @@
+"""One-off conversions: checkpoint conversion, frame extraction, the synthetic dataset."""

@@ -1,0 +1,109 @@
+import open_clip
+import pytest
+import torch
+from torch import nn
+
+from modules.clip_backbone import ClipBackbone
+from modules.errors import InputError
+from modules.tokenizer import CaptionTokenizer
+
+CAPTIONS = ["a red circle moves from left to right", "a small blue square grows", "a cat"]
+
+
+def test_quick_gelu_is_used(tiny_backbone):
+    activations = [m for m in tiny_backbone.modules() if isinstance(m, (nn.GELU, open_clip.model.QuickGELU))]
+    assert activations and all(isinstance(m, open_clip.model.QuickGELU) for m in activations)
+
+
+def test_named_openai_architecture_builds_with_quick_gelu():
+    config = ClipBackbone.__init__.__globals__["clip_architecture_config"]("ViT-B/32")
+    assert config["quick_gelu"] and config["vision_cfg"]["patch_size"] == 32 and config["embed_dim"] == 512
+
+
+def test_eot_row_of_words_is_the_sentence(tiny_backbone):
+    batch = CaptionTokenizer(32)(CAPTIONS)
+    sentence, words, word_mask = tiny_backbone.encode_text(batch.tokens)
+    eot = batch.tokens.argmax(-1)
+    for i in range(len(CAPTIONS)):
+        assert torch.equal(words[i, eot[i]], sentence[i])
+        expected_mask = batch.mask[i].clone()
+        expected_mask[0] = False  # SOT is not a word
+        assert torch.equal(word_mask[i], expected_mask)
+
+
+def test_short_context_equals_prefix_of_full_context(tiny_backbone):
+    short = CaptionTokenizer(32)(CAPTIONS).tokens
+    full = CaptionTokenizer(77)(CAPTIONS).tokens
+    with torch.no_grad():
+        s32, w32, _ = tiny_backbone.encode_text(short)
+        s77, w77, _ = tiny_backbone.encode_text(full)
+    assert torch.allclose(w32, w77[:, :32], atol=1e-6)
+    assert torch.allclose(s32, s77, atol=1e-6)
+
+
+def test_padding_tokens_never_change_outputs(tiny_backbone):
+    tokens = CaptionTokenizer(32)(CAPTIONS).tokens
+    scrambled = tokens.clone()
+    padding = scrambled == 0
+    scrambled[padding] = torch.randint(1, 40000, (int(padding.sum()),))  # garbage after EOT
+    with torch.no_grad():
+        sentence, words, mask = tiny_backbone.encode_text(tokens)
+        sentence2, words2, _ = tiny_backbone.encode_text(scrambled)
+    assert torch.allclose(sentence, sentence2, atol=1e-6)
+    assert torch.allclose(words[mask], words2[mask], atol=1e-6)
+
+
+def test_frames_are_encoded_independently_and_padding_is_zero(tiny_backbone):
+    torch.manual_seed(1)
+    video = torch.randint(0, 256, (2, 4, 3, 32, 32), dtype=torch.uint8)
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]])
+    with torch.no_grad():
+        frames = tiny_backbone.encode_frames(video, mask)
+        changed = video.clone()
+        changed[0, 3] = 255 - changed[0, 3]  # a padded frame's pixels
+        frames_changed = tiny_backbone.encode_frames(changed, mask)
+        single = tiny_backbone.encode_frames(video[1:, 2:3], torch.ones(1, 1))
+    assert frames.shape == (2, 4, 64)
+    assert torch.equal(frames[0, 3], torch.zeros(64))
+    assert torch.allclose(frames, frames_changed, atol=1e-6)
+    assert torch.allclose(frames[1, 2], single[0, 0], atol=1e-5)
+
+
+def test_uint8_frames_are_clip_normalised(tiny_backbone):
+    video = torch.randint(0, 256, (1, 2, 3, 32, 32), dtype=torch.uint8)
+    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(3, 1, 1)
+    std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(3, 1, 1)
+    normalised = (video.float() / 255 - mean) / std
+    with torch.no_grad():
+        a = tiny_backbone.encode_frames(video, torch.ones(1, 2))
+        b = tiny_backbone.encode_frames(normalised, torch.ones(1, 2))
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_autocast_keeps_fp32_weights_and_outputs():
+    torch.manual_seed(0)
+    backbone = ClipBackbone("tiny", autocast_dtype=torch.bfloat16)
+    tokens = CaptionTokenizer(32)(CAPTIONS).tokens
+    sentence, words, _ = backbone.encode_text(tokens)
+    assert sentence.dtype == torch.float32 and words.dtype == torch.float32
+    assert all(p.dtype == torch.float32 for p in backbone.parameters())
+    reference = ClipBackbone("tiny")
+    reference.load_state_dict(backbone.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(sentence, reference.encode_text(tokens)[0], atol=0.1)
+
+
+def test_gradient_checkpointing_gives_same_gradients():
+    tokens = CaptionTokenizer(32)(CAPTIONS).tokens
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        backbone = ClipBackbone("tiny", grad_checkpointing=checkpointing)
+        backbone.encode_text(tokens)[0].square().sum().backward()
+        grads.append(backbone.clip.token_embedding.weight.grad)
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_unknown_architecture_is_a_clear_error():
+    with pytest.raises(InputError, match="unknown CLIP architecture 'ViT-Q-99'"):
+        ClipBackbone("ViT-Q-99")
