@@ -1,0 +1,139 @@
+"""Retrieval metrics from a text x video similarity matrix.
+
+Conventions (DESIGN.md section 6):
+- rows are texts (captions), columns are videos; `caption_video_index[i]` is the video of
+  caption i (the diagonal when omitted: one caption per video, e.g. MSR-VTT 1k-A);
+- rank of the ground truth = 1 + number of candidates scored *strictly* higher, so ties are
+  resolved in favour of the ground truth; the number of queries that had a tie is reported;
+- text-to-video ranks every caption against all videos; video-to-text ranks every video
+  against all captions and its ground truth is the best-ranked of its own captions;
+- R@K in percent, MdR and MnR 1-based.
+
+    python -m modules.metrics SIM.npy [--caption_video_index FILE] [--json]
+"""
+import argparse
+import json
+import sys
+from typing import Dict, Optional
+
+import numpy as np
+
+from modules.errors import InputError
+
+
+def summarize_ranks(ranks: np.ndarray, ties: np.ndarray) -> Dict[str, float]:
+    """ranks [Nq] 1-based, ties [Nq] bool -> R1/R5/R10 (percent), MdR, MnR, ties (count)."""
+    return {
+        "R1": float(np.mean(ranks <= 1) * 100),
+        "R5": float(np.mean(ranks <= 5) * 100),
+        "R10": float(np.mean(ranks <= 10) * 100),
+        "MdR": float(np.median(ranks)),
+        "MnR": float(np.mean(ranks)),
+        "ties": int(np.sum(ties)),
+    }
+
+
+def _validated_index(sim: np.ndarray, caption_video_index: Optional[np.ndarray]) -> np.ndarray:
+    n_texts, n_videos = sim.shape
+    if caption_video_index is None:
+        if n_texts != n_videos:
+            raise InputError(f"similarity matrix is {n_texts} x {n_videos}: a non-square matrix needs "
+                             f"caption_video_index (the video of each caption)")
+        return np.arange(n_texts)
+    index = np.asarray(caption_video_index, dtype=np.int64)
+    if index.shape != (n_texts,):
+        raise InputError(f"caption_video_index has {index.shape[0]} entries for {n_texts} captions")
+    if index.min() < 0 or index.max() >= n_videos:
+        raise InputError(f"caption_video_index points outside the {n_videos} videos")
+    if np.bincount(index, minlength=n_videos).min() == 0:
+        raise InputError("some videos have no caption; video-to-text ranks are undefined for them")
+    return index
+
+
+def text_to_video_ranks(sim: np.ndarray, caption_video_index: np.ndarray):
+    """Rank of each caption's video among all videos -> (ranks [Nt], had_tie [Nt])."""
+    target = sim[np.arange(sim.shape[0]), caption_video_index][:, None]  # [Nt, 1]
+    ranks = 1 + np.sum(sim > target, axis=1)
+    ties = np.sum(sim == target, axis=1) > 1  # the ground truth itself is one of them
+    return ranks, ties
+
+
+def video_to_text_ranks(sim: np.ndarray, caption_video_index: np.ndarray):
+    """Rank of each video's best own caption among all captions -> (ranks [Nv], had_tie [Nv])."""
+    n_texts, n_videos = sim.shape
+    own = np.zeros((n_texts, n_videos), dtype=bool)
+    own[np.arange(n_texts), caption_video_index] = True
+    best_own = np.where(own, sim, -np.inf).max(axis=0)[None, :]  # [1, Nv]
+    others = np.where(own, -np.inf, sim)  # [Nt, Nv], own captions never count against the video
+    ranks = 1 + np.sum(others > best_own, axis=0)
+    ties = np.sum(others == best_own, axis=0) > 0
+    return ranks, ties
+
+
+def retrieval_metrics(sim: np.ndarray, caption_video_index: Optional[np.ndarray] = None) -> Dict[str, Dict[str, float]]:
+    """Both directions: {"t2v": {...}, "v2t": {...}} (see `summarize_ranks`)."""
+    sim = np.asarray(sim)
+    if sim.ndim != 2 or sim.size == 0:
+        raise InputError(f"similarity matrix must be 2-D and non-empty, got shape {sim.shape}")
+    if not np.isfinite(sim).all():
+        raise InputError(f"similarity matrix has {int((~np.isfinite(sim)).sum())} non-finite entries")
+    index = _validated_index(sim, caption_video_index)
+    return {"t2v": summarize_ranks(*text_to_video_ranks(sim, index)),
+            "v2t": summarize_ranks(*video_to_text_ranks(sim, index))}
+
+
+def order_contrast_accuracy(sim: np.ndarray, caption_video_index: np.ndarray, reversed_twin: np.ndarray) -> float:
+    """Mean over captions whose video has a time-reversed twin (`reversed_twin[v] >= 0`):
+    1 if the caption scores its own video above the twin, 0.5 on an exact tie, else 0."""
+    videos = np.asarray(caption_video_index)
+    twins = np.asarray(reversed_twin)[videos]
+    has_twin = twins >= 0
+    if not has_twin.any():
+        raise InputError("no caption's video has a reversed twin: order contrast is undefined")
+    rows = np.nonzero(has_twin)[0]
+    own, twin = sim[rows, videos[rows]], sim[rows, twins[rows]]
+    return float(np.mean(np.where(own > twin, 1.0, np.where(own == twin, 0.5, 0.0))))
+
+
+def format_metrics(metrics: Dict[str, Dict[str, float]]) -> str:
+    """One line per direction, e.g. `t2v  R@1 48.0  R@5 73.0  R@10 82.9  MdR 2.0  MnR 13.1  ties 0`."""
+    return "\n".join(
+        f"{direction}  R@1 {m['R1']:.1f}  R@5 {m['R5']:.1f}  R@10 {m['R10']:.1f}  "
+        f"MdR {m['MdR']:.1f}  MnR {m['MnR']:.1f}  ties {m['ties']}"
+        for direction, m in metrics.items())
+
+
+def read_caption_video_index(path: str) -> np.ndarray:
+    """A .npy integer array, or a text file with one integer per line."""
+    try:
+        if path.endswith(".npy"):
+            return np.load(path, allow_pickle=False)
+        with open(path) as handle:
+            return np.array([int(line) for line in handle if line.strip()], dtype=np.int64)
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: cannot read caption_video_index: {error}") from None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("similarity", help=".npy matrix, rows = texts, columns = videos")
+    parser.add_argument("--caption_video_index", help="video index of each caption (.npy or one int per line); "
+                                                      "default: the diagonal is the ground truth")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args(argv)
+    try:
+        try:
+            sim = np.load(args.similarity, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise InputError(f"{args.similarity}: cannot read similarity matrix: {error}") from None
+        index = read_caption_video_index(args.caption_video_index) if args.caption_video_index else None
+        metrics = retrieval_metrics(sim, index)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(metrics) if args.json else format_metrics(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
