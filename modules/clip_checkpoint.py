@@ -80,7 +80,7 @@ def match_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor], pat
             shown = ", ".join(keys[:8]) + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
             return f"\n  {title}: {shown}" if keys else ""
         raise InputError(
-            f"{path}: checkpoint does not match the requested CLIP architecture"
+            f"{path}: checkpoint does not match the requested architecture"
             + listing("shape mismatch", mis_shaped)
             + listing("missing from checkpoint", missing)
             + listing("not in model", unexpected)

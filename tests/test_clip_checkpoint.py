@@ -105,6 +105,6 @@ def test_architecture_mismatch_names_the_keys(trained_backbone, tmp_path):
     with pytest.raises(InputError) as error:
         ClipBackbone("small", checkpoint=path)
     message = str(error.value)
-    assert "does not match the requested CLIP architecture" in message
+    assert "does not match the requested architecture" in message
     assert "ln_final.weight (checkpoint (64,) vs model (128,))" in message
     assert "missing from checkpoint: " in message and "transformer.resblocks.2" in message

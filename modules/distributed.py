@@ -1,0 +1,92 @@
+"""torchrun / plain-process setup and the collectives training and evaluation need.
+
+The same script runs as one plain process (world size 1, no process group) or under
+`torchrun` (env:// rendezvous; NCCL on GPU, gloo on CPU).
+"""
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class DistributedContext:
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str = "auto") -> DistributedContext:
+    """Join the torchrun job if launched by torchrun, else run as a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+        target = torch.device("cuda", local_rank)
+    else:
+        target = torch.device("cpu")
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(minutes=30))
+    return DistributedContext(rank, world_size, local_rank, target)
+
+
+def is_distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward sums the gradient over ranks and keeps the local slice.
+
+    Every rank computes the same global loss from the gathered features, so the gradient of
+    the local features is the sum of what every rank's copy of the loss sends back.
+    """
+
+    @staticmethod
+    def forward(ctx, tensor):
+        ctx.rank, ctx.batch = dist.get_rank(), tensor.shape[0]
+        parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        return grad[ctx.rank * ctx.batch:(ctx.rank + 1) * ctx.batch]
+
+
+def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """[B_local, ...] -> [B_local * world, ...] in rank order (same B_local on every rank)."""
+    return _GatherWithGrad.apply(tensor) if is_distributed() else tensor
+
+
+def gather_uneven(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate per-rank tensors of different lengths along dim 0, in rank order (no grad)."""
+    if not is_distributed():
+        return tensor
+    if tensor.dtype == torch.bool:  # not every backend gathers bool
+        return gather_uneven(tensor.to(torch.uint8)).bool()
+    length = torch.tensor([tensor.shape[0]], device=tensor.device)
+    lengths = [torch.zeros_like(length) for _ in range(dist.get_world_size())]
+    dist.all_gather(lengths, length)
+    longest = int(max(lengths).item())
+    padded = tensor.new_zeros((longest, *tensor.shape[1:]))
+    padded[:tensor.shape[0]] = tensor
+    parts = [torch.empty_like(padded) for _ in lengths]
+    dist.all_gather(parts, padded.contiguous())
+    return torch.cat([part[:int(n.item())] for part, n in zip(parts, lengths)])
+
+
+def shard_range(total: int, rank: int, world_size: int) -> range:
+    """The contiguous share of `total` items that `rank` handles in evaluation."""
+    per_rank = -(-total // world_size)
+    return range(min(total, rank * per_rank), min(total, (rank + 1) * per_rank))
