@@ -1,0 +1,1 @@
+"""Data: annotation readers (one file per dataset), frame/video sources, sampling, datasets."""
