@@ -1,0 +1,88 @@
+"""Sharded evaluation: every rank encodes its share of captions and videos once, the video
+features are gathered, each rank scores its captions against all videos with the pairwise
+head, and the score rows are gathered into the full [captions x videos] matrix.
+"""
+import os
+from typing import Dict, Optional
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Subset
+from tqdm import tqdm
+
+from dataloaders.retrieval_datasets import collate_batch
+from modules.contrastive_loss import dual_softmax
+from modules.distributed import DistributedContext, gather_uneven, shard_range
+from modules.metrics import order_contrast_accuracy, retrieval_metrics
+from modules.retrieval_model import RetrievalModel, TextFeatures
+from modules.tokenizer import CaptionTokenizer
+
+ORDER_CONTRAST_FILE = "order_contrast_pairs.csv"
+
+
+@torch.no_grad()
+def encode_captions(model: RetrievalModel, captions, tokenizer: CaptionTokenizer, batch_size: int,
+                    device: torch.device, show_progress: bool) -> TextFeatures:
+    parts = []
+    for start in tqdm(range(0, len(captions), batch_size), desc="encode captions", disable=not show_progress):
+        tokens = tokenizer(captions[start:start + batch_size]).tokens.to(device, non_blocking=True)
+        parts.append(model.encode_text(tokens))
+    return TextFeatures(*(torch.cat([getattr(p, f) for p in parts]) for f in ("sentence", "words", "word_mask")))
+
+
+@torch.no_grad()
+def encode_videos(model: RetrievalModel, loader: DataLoader, device: torch.device, show_progress: bool):
+    frames, masks = [], []
+    for batch in tqdm(loader, desc="encode videos", disable=not show_progress):
+        mask = batch["video_mask"].to(device, non_blocking=True)
+        frames.append(model.encode_video(batch["video"].to(device, non_blocking=True), mask))
+        masks.append(mask.bool())
+    return torch.cat(frames), torch.cat(masks)  # [Nv_local, T, D], [Nv_local, T]
+
+
+def reversed_twin_index(data_path: str, video_ids) -> Optional[np.ndarray]:
+    """Video index -> index of its time-reversed twin (-1 for none), from the annotation
+    folder's `order_contrast_pairs.csv` (written by the synthetic dataset); None without it."""
+    path = os.path.join(data_path, ORDER_CONTRAST_FILE)
+    if not os.path.isfile(path):
+        return None
+    pairs = pd.read_csv(path, dtype=str)
+    position = {video_id: i for i, video_id in enumerate(video_ids)}
+    twins = np.full(len(video_ids), -1, dtype=np.int64)
+    for video_id, twin_id in zip(pairs["video_id"], pairs["reversed_video_id"]):
+        if video_id in position and twin_id in position:
+            twins[position[video_id]] = position[twin_id]
+    return twins
+
+
+@torch.no_grad()
+def similarity_matrix(model: RetrievalModel, split, video_dataset, tokenizer: CaptionTokenizer,
+                      batch_size: int, num_workers: int, ctx: DistributedContext) -> torch.Tensor:
+    """Full [captions, videos] cosine matrix on every rank (CPU tensor)."""
+    model.eval()
+    show = ctx.is_main
+    captions = [split.captions[i] for i in shard_range(len(split.captions), ctx.rank, ctx.world_size)]
+    videos = Subset(video_dataset, list(shard_range(len(video_dataset), ctx.rank, ctx.world_size)))
+    loader = DataLoader(videos, batch_size=batch_size, num_workers=num_workers,
+                        collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
+    frames, video_mask = encode_videos(model, loader, ctx.device, show)
+    frames, video_mask = gather_uneven(frames), gather_uneven(video_mask)
+    if captions:
+        text = encode_captions(model, captions, tokenizer, batch_size, ctx.device, show)
+        rows = model.similarity(text, frames, video_mask).float()  # [Nt_local, Nv]
+    else:
+        rows = frames.new_zeros((0, frames.shape[0]))
+    return gather_uneven(rows).cpu()
+
+
+def evaluation_report(sim: np.ndarray, split, twins: Optional[np.ndarray], with_dual_softmax: bool) -> Dict:
+    """metrics.json content: plain metrics, then (separately) dual-softmax and order contrast."""
+    index = np.asarray(split.caption_video_index)
+    report = {"dataset": split.dataset, "split": split.name, "n_captions": int(sim.shape[0]),
+              "n_videos": int(sim.shape[1]), **retrieval_metrics(sim, index)}
+    if twins is not None and (twins >= 0).any():
+        report["order_contrast"] = order_contrast_accuracy(sim, index, twins)
+    if with_dual_softmax:
+        report["dual_softmax"] = retrieval_metrics(dual_softmax(torch.from_numpy(sim)).numpy(), index)
+    return report

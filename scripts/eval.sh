@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Eval-only: evaluates a checkpoint of this repository on a dataset's test split.
+#   INIT_MODEL: checkpoint_best.pt / checkpoint_last.pt of a run
+#   DATATYPE:   msrvtt | lsmdc | vatex | msvd | didemo
+#   DATA_ROOT:  the dataset's annotation folder; FRAMES: frames folder (default $DATA_ROOT/frames)
+# The model flags (head, frames, words) must be those the checkpoint was trained with; pass them
+# through, e.g. `INIT_MODEL=runs/x/checkpoint_best.pt DATATYPE=msrvtt DATA_ROOT=/data/msrvtt
+# scripts/eval.sh --msrvtt_split 9k --dual_softmax --save_sim`. Other settings: scripts/launch.sh.
+set -euo pipefail
+source "$(dirname "$0")/launch.sh"
+require_env INIT_MODEL DATATYPE DATA_ROOT
+FRAMES="${FRAMES:-$DATA_ROOT/frames}"
+OUTPUT_DIR="${OUTPUT_DIR:-$(dirname "$INIT_MODEL")/eval_${DATATYPE}}"
+launch --do_eval --init_model "$INIT_MODEL" --datatype "$DATATYPE" --data_path "$DATA_ROOT" \
+  --features_path "$FRAMES" "$@"

@@ -1,0 +1,41 @@
+# Shared by the dataset launchers: runs main_task_retrieval.py under torchrun.
+# Environment (all optional except where a launcher says otherwise):
+#   PYTHON           python to use (default: .venv/bin/python of this repository, else python3)
+#   GPUS_PER_NODE    processes per node (default: number of visible GPUs, 1 without GPUs)
+#   NNODES           nodes (default 1); NODE_RANK (default 0)
+#   MASTER_ADDR      rendezvous host (default 127.0.0.1); MASTER_PORT (default 29500)
+#   CLIP_CHECKPOINT  OpenAI CLIP weights (.pt / .safetensors)  (default: $REPO/weights/ViT-B-32.pt)
+#   CLIP_NAME        CLIP architecture (default ViT-B/32)
+#   HEAD             --sim_header (default dllfa)
+#   OUTPUT_DIR       where the run writes (default runs/<launcher name>_<head>)
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-$([ -x "$REPO/.venv/bin/python" ] && echo "$REPO/.venv/bin/python" || echo python3)}"
+if [ -z "${GPUS_PER_NODE:-}" ]; then
+  GPUS_PER_NODE=$("$PYTHON" -c "import torch; print(max(1, torch.cuda.device_count()))")
+fi
+NNODES="${NNODES:-1}"
+NODE_RANK="${NODE_RANK:-0}"
+MASTER_ADDR="${MASTER_ADDR:-127.0.0.1}"
+MASTER_PORT="${MASTER_PORT:-29500}"
+CLIP_CHECKPOINT="${CLIP_CHECKPOINT:-$REPO/weights/ViT-B-32.pt}"
+CLIP_NAME="${CLIP_NAME:-ViT-B/32}"
+HEAD="${HEAD:-dllfa}"
+LAUNCHER="$(basename "$0" .sh)"
+OUTPUT_DIR="${OUTPUT_DIR:-$REPO/runs/${LAUNCHER}_${HEAD}}"
+
+require_env() {
+  for name in "$@"; do
+    if [ -z "${!name:-}" ]; then echo "error: set $name (see the comments at the top of $0)" >&2; exit 2; fi
+  done
+}
+
+# launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset.
+launch() {
+  set -x
+  "$PYTHON" -m torch.distributed.run \
+    --nnodes "$NNODES" --node_rank "$NODE_RANK" --nproc_per_node "$GPUS_PER_NODE" \
+    --rdzv_backend c10d --rdzv_endpoint "$MASTER_ADDR:$MASTER_PORT" --rdzv_id "${LAUNCHER}_${HEAD}" \
+    "$REPO/main_task_retrieval.py" \
+    --pretrained_clip_name "$CLIP_NAME" --clip_checkpoint "$CLIP_CHECKPOINT" \
+    --sim_header "$HEAD" --output_dir "$OUTPUT_DIR" "$@"
+}
