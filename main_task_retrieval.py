@@ -213,9 +213,10 @@ def selection_score(report: Dict) -> float:
     return report["t2v"]["R1"]
 
 
-def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict) -> None:
-    image_size = model.backbone.image_size
-    train_set = TrainPairDataset(splits["train"], source, tokenizer, max_frames=args.max_frames,
+def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: DistributedContext):
+    """This rank's share of every epoch: (dataset, sampler, loader); call `set_epoch` on the
+    dataset and the sampler before each epoch."""
+    train_set = TrainPairDataset(split, source, tokenizer, max_frames=args.max_frames,
                                  image_size=image_size, slice_framepos=args.slice_framepos,
                                  frame_order=args.train_frame_order, random_offset=args.train_random_offset,
                                  captions_per_video=args.train_captions, seed=args.seed)
@@ -226,6 +227,12 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
                         pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)
     if len(loader) == 0:
         raise InputError(f"{len(train_set)} training pairs are fewer than one global batch of {args.batch_size}")
+    return train_set, sampler, loader
+
+
+def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict) -> None:
+    image_size = model.backbone.image_size
+    train_set, sampler, loader = build_train_loader(args, splits["train"], source, tokenizer, image_size, ctx)
     selection = "val" if "val" in splits else "test"
     if selection == "test":
         LOG.info("%s has no validation split here: model selection uses the TEST split (as the literature does "

@@ -83,6 +83,9 @@ def evaluation_report(sim: np.ndarray, split, twins: Optional[np.ndarray], with_
               "n_videos": int(sim.shape[1]), **retrieval_metrics(sim, index)}
     if twins is not None and (twins >= 0).any():
         report["order_contrast"] = order_contrast_accuracy(sim, index, twins)
-    if with_dual_softmax:
-        report["dual_softmax"] = retrieval_metrics(dual_softmax(torch.from_numpy(sim)).numpy(), index)
+    if with_dual_softmax:  # the prior runs over the queries of each direction
+        scores = torch.from_numpy(sim)
+        report["dual_softmax"] = {
+            "t2v": retrieval_metrics(dual_softmax(scores).numpy(), index)["t2v"],
+            "v2t": retrieval_metrics(dual_softmax(scores.T).T.numpy(), index)["v2t"]}
     return report

@@ -1,0 +1,185 @@
+"""Retrieval heads: meanP, seqTransf, xpool and DLLFA (with its ablations), one interface.
+
+    text  = head.text_side(sentence, words, word_mask)  # text-only, cacheable
+    video = head.video_side(frames, video_mask)         # video-only, cacheable
+    sim   = head.similarity(text, video, memory_mb)     # [Nt, Nv] cosine, the only pairwise part
+
+The same `similarity` serves a training batch (B x B, with autograd) and a full evaluation
+(chunked, temporaries under `memory_mb`). Inputs are raw backbone outputs; padded frames and
+padded words (rows where the mask is 0) are ignored whatever they contain. Heads compute in
+fp32 (fp64 inputs stay fp64) with autocast off, so cosines are exact under mixed precision.
+Normalisation follows CLIP4Clip: frames are L2-normalised before any pooling and the pooled
+video vector is compared with the sentence by cosine.
+"""
+from typing import NamedTuple, Optional
+
+import torch
+from open_clip.transformer import Transformer
+from torch import nn
+
+from modules.errors import InputError
+from modules.frame_attention_pooling import (FrameAttentionPooling, PooledText, PooledVideos, masked_mean,
+                                             pooled_similarity, squared_norm)
+from modules.temporal_encoder import TemporalEncoder
+
+HEAD_NAMES = ("meanP", "seqTransf", "xpool", "dllfa")
+DLLFA_LEVELS = ("both", "frame", "token")
+DEFAULT_MEMORY_MB = 1024.0
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    return x * squared_norm(x).rsqrt()[..., None]
+
+
+def _full_precision(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
+def _zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Exact zeros in padded rows: garbage there, even NaN, never reaches a score or a gradient."""
+    return torch.where(mask[..., None], _full_precision(x), 0.0)
+
+
+class RetrievalHead(nn.Module):
+    """Shared entry points: clean inputs, autocast off; subclasses implement the encode_* / score."""
+
+    def text_side(self, sentence: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor):
+        """sentence [Nt, D], words [Nt, L, D], word_mask [Nt, L] (words and EOT)."""
+        with torch.autocast(sentence.device.type, enabled=False):
+            mask = word_mask.bool()
+            return self.encode_text(_full_precision(sentence), _zero_padding(words, mask), mask)
+
+    def video_side(self, frames: torch.Tensor, video_mask: torch.Tensor):
+        """frames [Nv, T, D], video_mask [Nv, T] (bool or 0/1)."""
+        with torch.autocast(frames.device.type, enabled=False):
+            mask = video_mask.bool()
+            return self.encode_video(_zero_padding(frames, mask), mask)
+
+    def similarity(self, text, video, memory_mb: float = DEFAULT_MEMORY_MB) -> torch.Tensor:
+        """Cosine scores [Nt, Nv], exact and differentiable (clamped to [-1, 1] against rounding)."""
+        with torch.autocast(video.device.type, enabled=False):
+            return self.score(text, video, memory_mb).clamp(-1.0, 1.0)
+
+
+class MeanPoolingHead(RetrievalHead):
+    """meanP (no temporal encoder) and seqTransf (CLIP4Clip): cosine of the sentence with the
+    masked mean of the L2-normalised (temporally encoded) frames. `memory_mb` is not needed: the
+    video vector is text-independent and the only pairwise tensor is the [Nt, Nv] result."""
+
+    def __init__(self, temporal: Optional[TemporalEncoder]):
+        super().__init__()
+        self.temporal = temporal
+
+    def encode_text(self, sentence, words, word_mask) -> torch.Tensor:
+        return normalize(sentence)  # [Nt, D]
+
+    def encode_video(self, frames, mask) -> torch.Tensor:
+        if self.temporal is not None:
+            frames = self.temporal(frames, mask)
+        return normalize(masked_mean(normalize(frames), mask))  # [Nv, D]
+
+    def score(self, text, video, memory_mb) -> torch.Tensor:
+        return text @ video.T
+
+
+class AttentionText(NamedTuple):
+    frame: Optional[PooledText]  # the sentence, weight lambda
+    token: Optional[PooledText]  # the words, weights (1 - lambda) * beta
+
+
+class AttentionVideo(NamedTuple):
+    frame: Optional[PooledVideos]
+    token: Optional[PooledVideos]
+
+    @property
+    def device(self) -> torch.device:
+        return next(side for side in self if side is not None).gram.device
+
+
+class AttentionPoolingHead(RetrievalHead):
+    """DLLFA (and xpool as its sentence-only, order-free, non-residual case).
+
+    Frame level: the sentence attends over the frames, sim_frame = cos(s, v_s). Token level:
+    every word attends over the frames with its own projections, sim_l = cos(w_l, v_l), pooled
+    with text-only weights beta = softmax_L(mlp(w) + mask). Fusion: sim = lambda * sim_frame +
+    (1 - lambda) * sim_token, lambda fixed or sigmoid of a learned scalar (0.5 at init). The
+    fusion and pooling weights are folded into the text side, so each level is one weighted
+    `pooled_similarity` and the fused score is their sum."""
+
+    def __init__(self, embed_dim: int, attention_dim: int, levels: str, temporal: Optional[TemporalEncoder],
+                 fusion: Optional[float], residual: bool):
+        super().__init__()
+        self.temporal = temporal
+        self.frame_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
+            if levels in ("both", "frame") else None
+        self.token_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
+            if levels in ("both", "token") else None
+        # the output layer has no bias: softmax_L ignores a shift, it would never get a gradient
+        self.word_weights = nn.Sequential(nn.Linear(embed_dim, attention_dim), nn.GELU(),
+                                          nn.Linear(attention_dim, 1, bias=False)) \
+            if self.token_level is not None else None
+        both = levels == "both"
+        self.fusion_logit = nn.Parameter(torch.zeros(())) if both and fusion is None else None
+        self.fusion = fusion if both else None
+
+    def frame_weight(self) -> float | torch.Tensor:
+        """lambda: 1 or 0 with a single level, else the fixed or learned weight."""
+        if self.fusion_logit is not None:
+            return torch.sigmoid(self.fusion_logit)
+        if self.fusion is not None:
+            return self.fusion
+        return 1.0 if self.frame_level is not None else 0.0
+
+    def encode_text(self, sentence, words, word_mask) -> AttentionText:
+        lam = self.frame_weight()
+        frame = token = None
+        if self.frame_level is not None:
+            single = torch.ones_like(word_mask[:, :1])  # [Nt, 1]
+            frame = self.frame_level.text_side(sentence[:, None], single, lam * single.to(sentence.dtype))
+        if self.token_level is not None:
+            logits = self.word_weights(normalize(words))[..., 0]  # [Nt, L]
+            beta = logits.masked_fill(~word_mask, torch.finfo(logits.dtype).min).softmax(-1)
+            token = self.token_level.text_side(words, word_mask, (1 - lam) * beta)
+        return AttentionText(frame, token)
+
+    def encode_video(self, frames, mask) -> AttentionVideo:
+        if self.temporal is not None:
+            frames = self.temporal(frames, mask)
+        frames = normalize(frames)  # [Nv, T, D] unit-norm, zero where padded
+        mean = masked_mean(frames, mask)  # [Nv, D]
+        return AttentionVideo(*(None if level is None else level.video_side(frames, mean, mask)
+                                for level in (self.frame_level, self.token_level)))
+
+    def score(self, text: AttentionText, video: AttentionVideo, memory_mb) -> torch.Tensor:
+        return sum(pooled_similarity(t, v, memory_mb) for t, v in zip(text, video) if t is not None)
+
+
+def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int = 4,
+               clip_text_transformer: Optional[Transformer] = None,
+               clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
+               dllfa_levels: str = "both", dllfa_temporal: bool = True,
+               dllfa_fusion: Optional[float] = 0.5) -> RetrievalHead:
+    """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
+    first `temporal_layers` CLIP text blocks and positional rows when their width is
+    `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
+    without temporal encoder and without residual; the dllfa_* flags select DLLFA's ablations
+    (`dllfa_fusion` None = learned lambda; it only applies to levels "both")."""
+    if name not in HEAD_NAMES:
+        raise InputError(f"unknown head {name!r}; use one of {', '.join(HEAD_NAMES)}")
+    if dllfa_levels not in DLLFA_LEVELS:
+        raise InputError(f"unknown DLLFA levels {dllfa_levels!r}; use one of {', '.join(DLLFA_LEVELS)}")
+    if dllfa_fusion is not None and not 0.0 <= dllfa_fusion <= 1.0:
+        raise InputError(f"DLLFA fusion weight must be in [0, 1], got {dllfa_fusion}")
+
+    def temporal() -> TemporalEncoder:
+        return TemporalEncoder(embed_dim, max_frames, temporal_layers, clip_text_transformer,
+                               clip_positional_embedding)
+
+    if name == "meanP":
+        return MeanPoolingHead(None)
+    if name == "seqTransf":
+        return MeanPoolingHead(temporal())
+    if name == "xpool":
+        return AttentionPoolingHead(embed_dim, attention_dim, "frame", None, None, residual=False)
+    return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, temporal() if dllfa_temporal else None,
+                                dllfa_fusion, residual=True)

@@ -1,0 +1,71 @@
+"""Temporal encoder: frames in temporal order, `Fo = F + TE(F + P)` (CLIP4Clip's seqTransf).
+
+`P` is a learned table of frame positions, `TE` a stack of open_clip residual attention
+blocks over the frames of one video, with a key-padding mask and no causal mask. It is
+text-independent, so evaluation runs it once per video.
+
+Initialisation: when the CLIP text tower has the head's width, its first blocks initialise
+`TE` and the first rows of its positional embedding initialise `P` (CLIP4Clip's known-good
+start); layers beyond the text tower's depth, and everything when the widths differ or no
+CLIP weights are given, are initialised randomly.
+"""
+from typing import Optional
+
+import torch
+from open_clip.transformer import QuickGELU, Transformer
+from torch import nn
+
+from modules.errors import InputError
+
+HEAD_WIDTH = 64  # attention head width of a randomly initialised encoder (CLIP's)
+
+
+def key_padding_bias(mask: torch.Tensor, heads: int, dtype: torch.dtype) -> torch.Tensor:
+    """mask [N, T] bool (True = real frame) -> additive attention mask [N * heads, T, T].
+
+    The bias is the most negative finite value rather than -inf, so that a video without a
+    real frame gives finite (and afterwards discarded) rows instead of NaN."""
+    batch, frames = mask.shape
+    bias = torch.zeros(batch, frames, dtype=dtype, device=mask.device)
+    bias = bias.masked_fill(~mask, torch.finfo(dtype).min)
+    return bias[:, None, None, :].expand(batch, heads, frames, frames).reshape(batch * heads, frames, frames)
+
+
+class TemporalEncoder(nn.Module):
+    def __init__(self, embed_dim: int, max_frames: int, layers: int,
+                 clip_text_transformer: Optional[Transformer] = None,
+                 clip_positional_embedding: Optional[torch.Tensor] = None):
+        super().__init__()
+        if layers < 1:
+            raise InputError(f"the temporal encoder needs at least one layer, got {layers}")
+        source = clip_text_transformer if clip_text_transformer is not None and \
+            clip_text_transformer.width == embed_dim else None
+        if source is not None:
+            block = source.resblocks[0]
+            heads, act_layer = block.attn.num_heads, type(block.mlp.gelu)
+            mlp_ratio = block.mlp.c_fc.out_features / embed_dim
+        else:
+            heads, act_layer, mlp_ratio = max(1, embed_dim // HEAD_WIDTH), QuickGELU, 4.0
+        self.max_frames = max_frames
+        self.heads = heads
+        self.transformer = Transformer(embed_dim, layers, heads, mlp_ratio, act_layer=act_layer)
+        if source is not None:
+            for target, block in zip(self.transformer.resblocks, source.resblocks):
+                target.load_state_dict(block.state_dict())
+        self.positions = nn.Parameter(torch.empty(max_frames, embed_dim))  # P [T_max, D]
+        with torch.no_grad():
+            if clip_positional_embedding is not None and clip_positional_embedding.shape[1] == embed_dim \
+                    and clip_positional_embedding.shape[0] >= max_frames:
+                self.positions.copy_(clip_positional_embedding[:max_frames])
+            else:
+                nn.init.normal_(self.positions, std=0.01)
+
+    def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """frames [N, T, D] (padded rows zero), mask [N, T] bool -> Fo [N, T, D], zero where padded."""
+        count = frames.shape[1]
+        if count > self.max_frames:
+            raise InputError(f"{count} frames per video exceed the position table of {self.max_frames} "
+                             "(--max_frames)")
+        bias = key_padding_bias(mask, self.heads, frames.dtype)  # [N * heads, T, T]
+        encoded = self.transformer(frames + self.positions[:count], attn_mask=bias)  # [N, T, D]
+        return (frames + encoded) * mask[..., None]

@@ -1,0 +1,94 @@
+"""Naive materialising reference implementations of every head: the oracle of the tests.
+
+They follow the formulas of DESIGN.md section 4 literally with the head's own parameters, and
+share none of the fast path's tricks: the temporal encoder sees each video's real frames alone
+(no padding mask), attention is a -inf masked softmax, the residual mean is added after the
+pooling, and every text-conditioned video vector is materialised ([Nt, Nv, D] at the frame
+level, [Nt, L, Nv, D] at the token level) before its cosine is taken.
+"""
+import torch
+
+from modules.frame_attention_pooling import EPS
+from modules.retrieval_heads import AttentionPoolingHead, MeanPoolingHead
+
+
+def cosine(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """x [..., D], v [..., D] (broadcast) -> cos with both squared norms clamped at EPS."""
+    return (x * v).sum(-1) / ((x * x).sum(-1).clamp_min(EPS) * (v * v).sum(-1).clamp_min(EPS)).sqrt()
+
+
+def unit(x: torch.Tensor) -> torch.Tensor:
+    return x / (x * x).sum(-1, keepdim=True).clamp_min(EPS).sqrt()
+
+
+def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
+    """Per video: its real frames in order, through the temporal encoder run on them alone,
+    L2-normalised, zero-padded back to [Nv, T, D]; also the mask [Nv, T] (real frames first)."""
+    videos, count, width = frames.shape
+    out = frames.new_zeros(videos, count, width)
+    mask = torch.zeros(videos, count, dtype=torch.bool)
+    for j in range(videos):
+        keep = video_mask[j].bool()
+        real = frames[j][keep]  # [n, D]
+        if head.temporal is not None:
+            slots = torch.arange(count)[keep]
+            real = real + head.temporal.transformer((real + head.temporal.positions[slots])[None])[0]
+        out[j, :len(real)] = unit(real)
+        mask[j, :len(real)] = True
+    return out, mask
+
+
+def naive_level(level, rows: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """rows [N, L, D], frames [Nv, T, D] unit-norm, mask [Nv, T] -> cos(x_nl, v_nlj) [N, L, Nv]."""
+    queries = level.query(unit(rows)) / level.attention_dim ** 0.5  # [N, L, d]
+    keys = level.key(frames)  # [Nv, T, d]
+    logits = torch.einsum("nld,vtd->nlvt", queries, keys).masked_fill(~mask, float("-inf"))
+    attention = logits.softmax(-1)  # [N, L, Nv, T]
+    pooled = torch.einsum("nlvt,vtd->nlvd", attention, level.value(frames))  # [N, L, Nv, D]
+    if level.residual:
+        mean = frames.sum(1) / mask.sum(1, keepdim=True)  # [Nv, D]
+        pooled = pooled + mean
+    return cosine(rows[:, :, None], pooled)
+
+
+def naive_similarity(head, sentence, words, word_mask, frames, video_mask) -> torch.Tensor:
+    """[Nt, Nv] scores of `head` computed the slow, literal way."""
+    return naive_scores(head, sentence, words, word_mask, *ordered_frames(head, frames, video_mask))
+
+
+def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tensor:
+    """The pairwise part: raw text features against `ordered_frames` -> [Nt, Nv]."""
+    if isinstance(head, MeanPoolingHead):
+        video = (ordered.sum(1) / mask.sum(1, keepdim=True))  # [Nv, D]
+        return cosine(sentence[:, None], video[None])
+    assert isinstance(head, AttentionPoolingHead)
+    lam = head.frame_weight()
+    sim = 0.0
+    if head.frame_level is not None:
+        sim = sim + lam * naive_level(head.frame_level, sentence[:, None], ordered, mask)[:, 0]
+    if head.token_level is not None:
+        word_mask = word_mask.bool()
+        sims = naive_level(head.token_level, words, ordered, mask)  # [Nt, L, Nv]
+        logits = head.word_weights(unit(words))[..., 0].masked_fill(~word_mask, float("-inf"))
+        beta = logits.softmax(-1)  # [Nt, L]
+        sim = sim + (1 - lam) * (beta[..., None] * sims.masked_fill(~word_mask[..., None], 0)).sum(1)
+    return sim
+
+
+def random_inputs(n_texts: int = 5, n_videos: int = 6, frames: int = 6, words: int = 7, dim: int = 32,
+                  dtype: torch.dtype = torch.float64, seed: int = 0):
+    """Raw head inputs with padding: padded frames at the end and in the middle of videos (the
+    first video is full, so every frame slot is real somewhere), padded words after each caption.
+    Padded rows are zero. Returns sentence, words, word_mask, frames, video_mask."""
+    generator = torch.Generator().manual_seed(seed)
+    sentence = torch.randn(n_texts, dim, generator=generator, dtype=dtype)
+    word_rows = torch.randn(n_texts, words, dim, generator=generator, dtype=dtype)
+    lengths = torch.randint(1, words + 1, (n_texts,), generator=generator)
+    lengths[0] = words
+    word_mask = torch.arange(words)[None] < lengths[:, None]  # [Nt, L]
+    frame_rows = torch.randn(n_videos, frames, dim, generator=generator, dtype=dtype)
+    video_mask = torch.rand(n_videos, frames, generator=generator) < 0.7
+    video_mask[:, 0] = True
+    video_mask[0] = True
+    return (sentence, word_rows * word_mask[..., None], word_mask,
+            frame_rows * video_mask[..., None], video_mask)

@@ -1,0 +1,196 @@
+import pytest
+import torch
+
+import modules.frame_attention_pooling as fap
+from modules.contrastive_loss import symmetric_infonce
+from modules.errors import InputError
+from modules.frame_attention_pooling import FrameAttentionPooling
+from modules.retrieval_heads import HEAD_NAMES, build_head
+from tests.naive_heads import naive_similarity, random_inputs
+
+DIM, FRAMES, WORDS, ATTENTION = 32, 6, 7, 8
+CONFIGS = {
+    "meanP": ("meanP", {}),
+    "seqTransf": ("seqTransf", {}),
+    "xpool": ("xpool", {}),
+    "dllfa": ("dllfa", {}),
+    "dllfa-frame": ("dllfa", {"dllfa_levels": "frame"}),
+    "dllfa-token": ("dllfa", {"dllfa_levels": "token"}),
+    "dllfa-no-temporal": ("dllfa", {"dllfa_temporal": False}),
+    "dllfa-learned-fusion": ("dllfa", {"dllfa_fusion": None}),
+    "dllfa-fusion-0.2": ("dllfa", {"dllfa_fusion": 0.2}),
+}
+ORDER_AWARE = {"seqTransf", "dllfa", "dllfa-frame", "dllfa-token", "dllfa-learned-fusion", "dllfa-fusion-0.2"}
+
+
+def make_head(config: str, dtype=torch.float64, seed=0):
+    """A head whose scores depend visibly on every part: peaked attention, strong positions,
+    value maps well away from their initial values, learned fusion away from 0.5."""
+    name, flags = CONFIGS[config]
+    torch.manual_seed(seed)
+    head = build_head(name, DIM, FRAMES, temporal_layers=2, attention_dim=ATTENTION, **flags).to(dtype)
+    with torch.no_grad():
+        for module in head.modules():
+            if isinstance(module, FrameAttentionPooling):
+                module.query.weight.mul_(20)
+                module.value.weight.add_(0.3 * torch.randn_like(module.value.weight))
+        if getattr(head, "temporal", None) is not None:
+            head.temporal.positions.normal_()
+        if getattr(head, "fusion_logit", None) is not None:
+            head.fusion_logit.fill_(0.7)
+    return head
+
+
+def fast_similarity(head, sentence, words, word_mask, frames, video_mask, memory_mb=1024.0):
+    return head.similarity(head.text_side(sentence, words, word_mask), head.video_side(frames, video_mask),
+                           memory_mb=memory_mb)
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    calls = []
+    kernel = fap.pooled_scores
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(fap, "pooled_scores", counting)
+    return calls
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_fast_path_equals_naive_oracle_in_every_chunking(config, kernel_calls):
+    head = make_head(config)
+    inputs = random_inputs(n_texts=5, n_videos=6, frames=FRAMES, words=WORDS, dim=DIM)
+    with torch.no_grad():
+        expected = naive_similarity(head, *inputs)
+        for memory_mb in (1024.0, 0.003, 1e-6):
+            kernel_calls.clear()
+            assert torch.allclose(fast_similarity(head, *inputs, memory_mb=memory_mb), expected, atol=1e-10)
+            if hasattr(head, "frame_level"):  # one kernel call per level, unless the budget splits the work
+                levels = (head.frame_level is not None) + (head.token_level is not None)
+                assert (len(kernel_calls) > levels) == (memory_mb < 1)
+
+
+@pytest.mark.parametrize("config", ["dllfa", "xpool", "seqTransf"])
+def test_fp32_fast_path_is_within_1e5_of_fp64_oracle(config):
+    head = make_head(config)
+    inputs = random_inputs(n_texts=5, n_videos=6, frames=FRAMES, words=WORDS, dim=DIM)
+    with torch.no_grad():
+        expected = naive_similarity(head, *inputs)
+        fast = fast_similarity(head.float(), *(x.float() if x.is_floating_point() else x for x in inputs))
+    assert fast.dtype == torch.float32
+    assert (fast.double() - expected).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_padding_never_changes_a_score(config):
+    head = make_head(config)
+    sentence, words, word_mask, frames, video_mask = random_inputs(frames=FRAMES, words=WORDS, dim=DIM)
+    garbage_words = torch.where(word_mask[..., None], words, 1e3 * torch.randn_like(words))
+    garbage_words[-1, -1] = float("nan")
+    garbage_frames = torch.where(video_mask[..., None], frames, 1e3 * torch.randn_like(frames))
+    garbage_frames[tuple((~video_mask).nonzero()[0])] = float("nan")
+    with torch.no_grad():
+        clean = fast_similarity(head, sentence, words, word_mask, frames, video_mask)
+        dirty = fast_similarity(head, sentence, garbage_words, word_mask, garbage_frames, video_mask.int())
+    assert torch.allclose(clean, dirty, atol=1e-10)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_only_order_aware_heads_see_a_frame_permutation(config):
+    head = make_head(config)
+    sentence, words, word_mask, frames, _ = random_inputs(frames=FRAMES, words=WORDS, dim=DIM)
+    video_mask = torch.ones(frames.shape[:2], dtype=torch.bool)
+    frames = torch.randn_like(frames)
+    order = torch.randperm(FRAMES, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ordered = fast_similarity(head, sentence, words, word_mask, frames, video_mask)
+        permuted = fast_similarity(head, sentence, words, word_mask, frames[:, order], video_mask)
+    change = (ordered - permuted).abs().max()
+    assert change > 1e-3 if config in ORDER_AWARE else change < 1e-12
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_gradients_reach_every_parameter_and_the_inputs(config):
+    head = make_head(config)
+    inputs = [x.requires_grad_(True) if x.is_floating_point() else x
+              for x in random_inputs(n_texts=4, n_videos=4, frames=FRAMES, words=WORDS, dim=DIM)]
+    sim = fast_similarity(head, *inputs)  # [B, B] training batch
+    symmetric_infonce(sim, torch.tensor(100.0, dtype=sim.dtype)).backward()
+    sentence, words, word_mask, frames, video_mask = inputs
+    assert frames.grad[video_mask].abs().sum(-1).gt(0).all()
+    if config != "dllfa-token":
+        assert sentence.grad.abs().sum() > 0
+    if config not in ("meanP", "seqTransf", "xpool", "dllfa-frame"):
+        assert words.grad[word_mask].abs().sum(-1).gt(0).all()
+    for name, parameter in head.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("config", ["dllfa", "xpool", "dllfa-learned-fusion"])
+def test_fast_gradients_equal_oracle_gradients(config):
+    head = make_head(config)
+    inputs = random_inputs(n_texts=4, n_videos=5, frames=FRAMES, words=WORDS, dim=DIM)
+    weights = torch.randn(4, 5, dtype=torch.float64)
+
+    def gradients(similarity):
+        head.zero_grad()
+        (similarity(head, *inputs) * weights).sum().backward()
+        return {name: p.grad.clone() for name, p in head.named_parameters()}
+
+    fast, naive = gradients(fast_similarity), gradients(naive_similarity)
+    for name in naive:
+        assert torch.allclose(fast[name], naive[name], atol=1e-9), name
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_scores_are_cosines_and_a_batch_of_one_has_a_finite_loss(config):
+    head = make_head(config, dtype=torch.float32)
+    inputs = random_inputs(n_texts=6, n_videos=6, frames=FRAMES, words=WORDS, dim=DIM, dtype=torch.float32)
+    sentence, words, word_mask, frames, video_mask = inputs
+    frames = frames.clone()
+    frames[1] = frames[1, :1]  # a video of one repeated frame: v parallel to the frames
+    sentence = sentence.clone()
+    sentence[2] = frames[1, 0]  # a sentence equal to that frame: a cosine of (nearly) 1
+    sim = fast_similarity(head, sentence, words, word_mask, frames, video_mask)
+    assert sim.abs().max() <= 1
+    one = fast_similarity(head, *(x[:1] for x in inputs))
+    loss = symmetric_infonce(one, torch.tensor(100.0))
+    assert one.shape == (1, 1) and torch.isfinite(loss) and loss.item() == 0
+
+
+def test_heads_compute_in_fp32_under_autocast():
+    head = make_head("dllfa", dtype=torch.float32)
+    inputs = random_inputs(frames=FRAMES, words=WORDS, dim=DIM, dtype=torch.float32)
+    with torch.no_grad():
+        plain = fast_similarity(head, *inputs)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = fast_similarity(head, *inputs)
+    assert mixed.dtype == torch.float32 and torch.allclose(plain, mixed, atol=1e-6)
+
+
+def test_learned_fusion_starts_at_one_half():
+    head = build_head("dllfa", DIM, FRAMES, dllfa_fusion=None)
+    assert head.frame_weight().item() == 0.5 and head.fusion_logit.requires_grad
+    assert build_head("dllfa", DIM, FRAMES, dllfa_fusion=0.3).fusion_logit is None
+
+
+def test_head_names_and_ablation_structure():
+    assert HEAD_NAMES == ("meanP", "seqTransf", "xpool", "dllfa")
+    xpool = build_head("xpool", DIM, FRAMES)
+    assert xpool.temporal is None and xpool.token_level is None and not xpool.frame_level.residual
+    frame_only = build_head("dllfa", DIM, FRAMES, dllfa_levels="frame", dllfa_temporal=False)
+    assert frame_only.temporal is None and frame_only.token_level is None and frame_only.word_weights is None
+    assert frame_only.frame_level.residual and frame_only.frame_weight() == 1.0
+    token_only = build_head("dllfa", DIM, FRAMES, dllfa_levels="token")
+    assert token_only.frame_level is None and token_only.frame_weight() == 0.0
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(name="meanp"), "unknown head"), (dict(name="dllfa", dllfa_levels="word"), "unknown DLLFA levels"),
+    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="seqTransf", temporal_layers=0), "layer")])
+def test_bad_configuration_is_an_input_error(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        build_head(embed_dim=DIM, max_frames=FRAMES, **kwargs)
