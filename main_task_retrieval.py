@@ -27,6 +27,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from dataloaders.registry import DATATYPES, load_retrieval_splits
 from dataloaders.retrieval_datasets import EvalVideoDataset, TrainPairDataset, collate_batch
+from dataloaders.twin_batch_sampler import TwinBatchSampler
+from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_twin_index
 from dataloaders.video_source import open_video_source
 from modules.atomic_file import atomic_path
 from modules.checkpointing import (BEST, LAST, load_checkpoint, load_model_weights, rng_state, save_checkpoint,
@@ -34,7 +36,7 @@ from modules.checkpointing import (BEST, LAST, load_checkpoint, load_model_weigh
 from modules.clip_backbone import ClipBackbone
 from modules.distributed import DistributedContext, init_distributed, is_distributed
 from modules.errors import InputError
-from modules.evaluation import evaluation_report, reversed_twin_index, similarity_matrix
+from modules.evaluation import evaluation_report, similarity_matrix
 from modules.metrics import format_metrics
 from modules.optimization import build_optimizer, freeze_clip_layers
 from modules.retrieval_heads import HEAD_NAMES, build_head
@@ -73,6 +75,9 @@ def get_args(argv=None) -> argparse.Namespace:
                       help="training: a random frame inside each uniform segment instead of its first frame")
     data.add_argument("--train_captions", choices=["all", "one"], default="all",
                       help="all: every caption-video pair per epoch; one: one random caption per video")
+    data.add_argument("--twin_batches", action="store_true",
+                      help="keep each video and its time-reversed twin (data_path/order_contrast_pairs.csv, "
+                           "the synthetic dataset) in one training batch; needs --train_captions one")
     data.add_argument("--on_missing", choices=["skip", "error"], default="skip",
                       help="videos without frames: skip (count reported) or stop")
     data.add_argument("--num_thread_reader", type=int, default=4, help="DataLoader workers per process")
@@ -159,10 +164,11 @@ def seed_everything(seed: int) -> None:
 def build_model(args, device: torch.device) -> RetrievalModel:
     backbone = ClipBackbone(args.pretrained_clip_name, checkpoint=args.clip_checkpoint,
                             grad_checkpointing=args.grad_checkpointing, autocast_dtype=PRECISIONS[args.precision])
+    pretrained = args.clip_checkpoint is not None  # CLIP4Clip's init copies pretrained text blocks only
     head = build_head(args.sim_header, embed_dim=backbone.embed_dim, max_frames=args.max_frames,
                       temporal_layers=args.cross_num_hidden_layers,
-                      clip_text_transformer=backbone.clip.transformer,
-                      clip_positional_embedding=backbone.clip.positional_embedding,
+                      clip_text_transformer=backbone.clip.transformer if pretrained else None,
+                      clip_positional_embedding=backbone.clip.positional_embedding if pretrained else None,
                       attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
                       dllfa_temporal=not args.dllfa_no_temporal,
                       dllfa_fusion=None if args.dllfa_fusion == "learned" else float(args.dllfa_fusion))
@@ -180,7 +186,7 @@ class Evaluator:
         self.args, self.split, self.tokenizer, self.ctx = args, split, tokenizer, ctx
         self.videos = EvalVideoDataset(split, source, max_frames=args.max_frames, image_size=image_size,
                                        slice_framepos=args.slice_framepos, frame_order=args.eval_frame_order)
-        self.twins = reversed_twin_index(args.data_path, split.video_ids)
+        self.twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
 
     def __call__(self, model: RetrievalModel, output_name: Optional[str] = None) -> Dict:
         args = self.args
@@ -220,8 +226,16 @@ def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: Dis
                                  image_size=image_size, slice_framepos=args.slice_framepos,
                                  frame_order=args.train_frame_order, random_offset=args.train_random_offset,
                                  captions_per_video=args.train_captions, seed=args.seed)
-    sampler = DistributedSampler(train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
-                                 seed=args.seed, drop_last=True)
+    if args.twin_batches:
+        twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
+        if twins is None:
+            raise InputError(f"--twin_batches needs {os.path.join(args.data_path, TWIN_PAIRS_FILE)}")
+        if args.train_captions != "one":
+            raise InputError("--twin_batches needs --train_captions one (one item per video)")
+        sampler = TwinBatchSampler(twins, args.batch_size, ctx.rank, ctx.world_size, args.seed)
+    else:
+        sampler = DistributedSampler(train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+                                     seed=args.seed, drop_last=True)
     loader = DataLoader(train_set, batch_size=args.batch_size // ctx.world_size, sampler=sampler,
                         num_workers=args.num_thread_reader, collate_fn=collate_batch, drop_last=True,
                         pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)

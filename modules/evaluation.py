@@ -2,11 +2,9 @@
 features are gathered, each rank scores its captions against all videos with the pairwise
 head, and the score rows are gathered into the full [captions x videos] matrix.
 """
-import os
 from typing import Dict, Optional
 
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
@@ -17,8 +15,6 @@ from modules.distributed import DistributedContext, gather_uneven, shard_range
 from modules.metrics import order_contrast_accuracy, retrieval_metrics
 from modules.retrieval_model import RetrievalModel, TextFeatures
 from modules.tokenizer import CaptionTokenizer
-
-ORDER_CONTRAST_FILE = "order_contrast_pairs.csv"
 
 
 @torch.no_grad()
@@ -39,21 +35,6 @@ def encode_videos(model: RetrievalModel, loader: DataLoader, device: torch.devic
         frames.append(model.encode_video(batch["video"].to(device, non_blocking=True), mask))
         masks.append(mask.bool())
     return torch.cat(frames), torch.cat(masks)  # [Nv_local, T, D], [Nv_local, T]
-
-
-def reversed_twin_index(data_path: str, video_ids) -> Optional[np.ndarray]:
-    """Video index -> index of its time-reversed twin (-1 for none), from the annotation
-    folder's `order_contrast_pairs.csv` (written by the synthetic dataset); None without it."""
-    path = os.path.join(data_path, ORDER_CONTRAST_FILE)
-    if not os.path.isfile(path):
-        return None
-    pairs = pd.read_csv(path, dtype=str)
-    position = {video_id: i for i, video_id in enumerate(video_ids)}
-    twins = np.full(len(video_ids), -1, dtype=np.int64)
-    for video_id, twin_id in zip(pairs["video_id"], pairs["reversed_video_id"]):
-        if video_id in position and twin_id in position:
-            twins[position[video_id]] = position[twin_id]
-    return twins
 
 
 @torch.no_grad()

@@ -161,6 +161,13 @@ class FrameAttentionPooling(nn.Module):
         queries = self.query(rows * inv_norm[..., None]) * self.attention_dim ** -0.5  # [N, L, d]
         return PooledText(rows, row_mask, queries, torch.where(row_mask, weights * inv_norm, 0))
 
+    @staticmethod
+    def attention(text: PooledText, video: PooledVideos, video_mask: torch.Tensor) -> torch.Tensor:
+        """The attention of every text row over the frames of every video, for inspection and
+        figures (it materialises [N, L, V, T]; scoring never does): softmax over real frames."""
+        logits = torch.einsum("nld,vtd->nlvt", text.queries, video.keys)  # [N, L, V, T]
+        return logits.masked_fill(~video_mask.bool(), float("-inf")).softmax(-1)
+
     def video_side(self, frames: torch.Tensor, mean: torch.Tensor, mask: torch.Tensor) -> PooledVideos:
         """frames [V, T, D] unit-norm (zero where padded), mean [V, D], mask [V, T] bool."""
         keys = self.key(frames)  # [V, T, d]

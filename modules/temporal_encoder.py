@@ -4,10 +4,11 @@
 blocks over the frames of one video, with a key-padding mask and no causal mask. It is
 text-independent, so evaluation runs it once per video.
 
-Initialisation: when the CLIP text tower has the head's width, its first blocks initialise
-`TE` and the first rows of its positional embedding initialise `P` (CLIP4Clip's known-good
-start); layers beyond the text tower's depth, and everything when the widths differ or no
-CLIP weights are given, are initialised randomly.
+Initialisation: given a pretrained CLIP text tower of the head's width, its first blocks
+initialise `TE` and the first rows of its positional embedding initialise `P` (CLIP4Clip's
+known-good start); layers beyond the text tower's depth, and everything when the widths
+differ or no CLIP is given (a CLIP trained from scratch), are initialised randomly, the
+positions at unit scale.
 """
 from typing import Optional
 
@@ -18,6 +19,10 @@ from torch import nn
 from modules.errors import InputError
 
 HEAD_WIDTH = 64  # attention head width of a randomly initialised encoder (CLIP's)
+# Random frame positions start at unit scale per dimension, like the features the pre-norm blocks
+# see after LayerNorm: positions 100x weaker (CLIP's own 0.01 init) leave order all but invisible
+# to a model trained from scratch, which then settles on order-blind features (README, "Demo").
+RANDOM_POSITION_STD = 1.0
 
 
 def key_padding_bias(mask: torch.Tensor, heads: int, dtype: torch.dtype) -> torch.Tensor:
@@ -58,7 +63,7 @@ class TemporalEncoder(nn.Module):
                     and clip_positional_embedding.shape[0] >= max_frames:
                 self.positions.copy_(clip_positional_embedding[:max_frames])
             else:
-                nn.init.normal_(self.positions, std=0.01)
+                nn.init.normal_(self.positions, std=RANDOM_POSITION_STD)
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """frames [N, T, D] (padded rows zero), mask [N, T] bool -> Fo [N, T, D], zero where padded."""

@@ -34,3 +34,7 @@ class CaptionTokenizer:
             raise InputError("no captions to tokenize (empty caption list)")
         tokens = self._bpe(list(captions), context_length=self.max_words)  # [B, L]
         return TokenBatch(tokens=tokens, mask=tokens != 0)
+
+    def decode_token(self, token_id: int) -> str:
+        """The text of one token (for figures that label words)."""
+        return self._bpe.decode([token_id]).strip()

@@ -7,7 +7,8 @@ diagonals, "grows" / "shrinks", "appears" / "disappears", "turns from red to blu
 "turns from blue to red", and composites such as "moves left and then up" / "moves down
 and then right". Videos come in **twin pairs**: the twin's frames are the same frame
 array written in reverse order, with its own correct caption. Every test video's twin is
-in the test set (`order_contrast_pairs.csv`), and train holds twin pairs of every motion,
+in the test set (`order_contrast_pairs.csv` lists the pairs of every split), and train holds
+twin pairs of every motion,
 so only frame order tells a caption's video from its twin: a head that pools frames
 without order (meanP) is at chance on the pairs, an order-aware head can learn them.
 
@@ -30,7 +31,9 @@ place at the end, so an interrupted run never looks finished):
                                             sentences each; a test video's first is its JSFUSION one
     annotations/MSRVTT_train.9k.csv         train video ids (MSRVTT_train.7k.csv: the same)
     annotations/MSRVTT_JSFUSION_test.csv    one caption per test video (the 1k-A format)
-    annotations/order_contrast_pairs.csv    video_id,reversed_video_id for every test video
+    annotations/order_contrast_pairs.csv    video_id,reversed_video_id for every video with a twin (all
+                                            splits): evaluation scores the test pairs, training can keep
+                                            twins in one batch (main_task_retrieval.py --twin_batches)
     synthetic_dataset.json                  parameters and counts; written last
 
     python -m preprocess.make_synthetic_dataset --output_dir data/synthetic
@@ -52,7 +55,7 @@ from tqdm import tqdm
 
 from modules.errors import InputError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SUMMARY_FILE = "synthetic_dataset.json"
 ORDER_CONTRAST_PAIRS_FILE = "order_contrast_pairs.csv"
 SPLITS = ("train", "validate", "test")
@@ -368,7 +371,7 @@ def _write_csv(path: str, header: list, rows: list) -> None:
 
 
 def _write_annotations(annotations_dir: str, plan: list, seconds: int) -> None:
-    """Write MSR-VTT's annotation files and the order-contrast pairs for `plan`."""
+    """Write MSR-VTT's annotation files and the time-reversed twin pairs of every split for `plan`."""
     videos = [{"video_id": video.video_id, "category": MOTION_CATEGORY[video.spec.motion],
                "url": f"synthetic://{video.video_id}", "start time": 0.0, "end time": float(seconds),
                "split": video.split, "id": video_number(video.video_id)} for video in plan]
@@ -386,7 +389,7 @@ def _write_annotations(annotations_dir: str, plan: list, seconds: int) -> None:
                [[f"ret{index}", f"msr{video_number(video.video_id)}", video.video_id, video.captions[0]]
                 for index, video in enumerate(test)])
     _write_csv(os.path.join(annotations_dir, ORDER_CONTRAST_PAIRS_FILE), ["video_id", "reversed_video_id"],
-               [[video.video_id, video.twin_id] for video in test])
+               [[video.video_id, video.twin_id] for video in plan if video.twin_id is not None])
 
 
 def _check_parameters(train_videos, val_videos, test_pairs, captions_per_video, size, seconds, fps):

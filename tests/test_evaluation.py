@@ -4,7 +4,7 @@ import torch
 
 from dataloaders.retrieval_split import RetrievalSplit
 from modules.contrastive_loss import dual_softmax
-from modules.evaluation import evaluation_report, reversed_twin_index
+from modules.evaluation import evaluation_report
 from modules.metrics import retrieval_metrics
 
 
@@ -12,14 +12,6 @@ def _split(n_videos, index):
     return RetrievalSplit(dataset="msrvtt", name="test", video_ids=[f"video{i}" for i in range(n_videos)],
                           captions=[f"caption {i}" for i in range(len(index))],
                           caption_video_index=np.asarray(index, dtype=np.int64))
-
-
-def test_twin_index_reads_the_pairs_file_and_ignores_dropped_videos(tmp_path):
-    (tmp_path / "order_contrast_pairs.csv").write_text(
-        "video_id,reversed_video_id\nvideo0,video2\nvideo2,video0\nvideo1,video9\n")
-    twins = reversed_twin_index(str(tmp_path), ["video0", "video1", "video2"])
-    assert twins.tolist() == [2, -1, 0]
-    assert reversed_twin_index(str(tmp_path / "elsewhere"), ["video0"]) is None
 
 
 def test_report_keeps_plain_dual_softmax_and_order_contrast_apart():

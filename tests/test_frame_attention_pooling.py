@@ -135,3 +135,16 @@ def test_uniform_attention_starts_at_the_mean_of_the_frames(residual):
     assert torch.allclose(sim, expected, atol=0.1 if residual else 1e-12)
     if residual:
         assert not torch.allclose(sim, expected, atol=1e-6)  # near, not at: W f adds to the mean
+
+
+def test_inspected_attention_is_the_softmax_the_scores_use():
+    level = sharp_level(True)
+    rows, row_mask, weights, frames, mask = level_inputs()
+    mean = frames.sum(1) / mask.sum(1, keepdim=True)
+    text, video = level.text_side(rows, row_mask, weights), level.video_side(frames, mean, mask)
+    attention = FrameAttentionPooling.attention(text, video, mask)  # [N, L, V, T]
+    assert torch.allclose(attention.sum(-1), torch.ones(attention.shape[:-1], dtype=attention.dtype))
+    assert (attention[:, :, ~mask] == 0).all()
+    expected = torch.einsum("nld,vtd->nlvt", level.query(unit(rows)) / 8 ** 0.5, level.key(frames))
+    expected = expected.masked_fill(~mask, float("-inf")).softmax(-1)
+    assert torch.allclose(attention, expected, atol=1e-12)

@@ -15,6 +15,7 @@ class _Model(nn.Module):
         self.backbone = ClipBackbone("tiny")
         self.head = nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64))
         self.frame_position_embedding = nn.Parameter(torch.zeros(12, 64))
+        self.temporal_positions = nn.Parameter(torch.zeros(12, 64))
 
 
 def test_groups_split_clip_from_new_and_decay_from_no_decay():
@@ -24,6 +25,7 @@ def test_groups_split_clip_from_new_and_decay_from_no_decay():
     assert by_name["head.0.bias"]["weight_decay"] == 0.0
     assert by_name["head.1.weight"]["weight_decay"] == 0.0  # a norm
     assert by_name["frame_position_embedding"]["weight_decay"] == 0.0
+    assert by_name["temporal_positions"]["weight_decay"] == 0.0
     clip = "backbone.clip."
     assert by_name[clip + "visual.conv1.weight"]["lr"] == pytest.approx(1e-7)
     assert by_name[clip + "visual.conv1.weight"]["weight_decay"] == 0.2

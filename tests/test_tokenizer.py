@@ -31,3 +31,10 @@ def test_empty_caption_list_is_a_clear_error():
 def test_too_small_context_is_rejected():
     with pytest.raises(InputError, match="max_words"):
         CaptionTokenizer(max_words=2)
+
+
+def test_tokens_decode_back_to_words():
+    tokenizer = CaptionTokenizer()
+    batch = tokenizer(["a red circle grows"])
+    words = [tokenizer.decode_token(int(t)) for t in batch.tokens[0][1:int(batch.mask[0].sum()) - 1]]
+    assert words == ["a", "red", "circle", "grows"]

@@ -1,0 +1,26 @@
+import pytest
+
+from dataloaders.twin_pairs import read_twin_index
+from modules.errors import InputError
+
+HEADER = "video_id,reversed_video_id\n"
+
+
+def test_twin_index_keeps_pairs_inside_the_split(tmp_path):
+    (tmp_path / "order_contrast_pairs.csv").write_text(
+        HEADER + "video0,video2\nvideo2,video0\nvideo1,video9\nvideo9,video1\n")
+    twins = read_twin_index("msrvtt", str(tmp_path), ["video0", "video1", "video2"])
+    assert twins.tolist() == [2, -1, 0]  # video9 is not in this split
+    assert read_twin_index("msrvtt", str(tmp_path / "elsewhere"), ["video0"]) is None
+
+
+@pytest.mark.parametrize("rows,message", [
+    ("video0,video0\n", "line 2: video0 is listed as its own twin"),
+    ("video0,video1\n", "video0 -> video1 is not listed the other way round"),
+    ("video0\n", "line 2: 1 fields, the header has 2"),
+])
+def test_malformed_pairs_name_the_file_and_line(tmp_path, rows, message):
+    (tmp_path / "order_contrast_pairs.csv").write_text(HEADER + rows)
+    with pytest.raises(InputError, match=message) as error:
+        read_twin_index("msrvtt", str(tmp_path), ["video0", "video1"])
+    assert "order_contrast_pairs.csv" in str(error.value)
