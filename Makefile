@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: setup test
+.PHONY: setup test demo bench gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -14,3 +14,19 @@ $(VENV)/.installed: requirements.txt
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# Synthetic dataset -> frames -> train dllfa and meanP from scratch -> table, figures, README.
+demo: setup
+	bash scripts/demo.sh
+	$(PY) scripts/sync_readme.py
+
+# Benchmarks at CPU sizes -> bench/results.{md,json} -> README's performance section.
+bench: setup
+	$(PY) -m bench.run_all
+	$(PY) scripts/sync_readme.py
+
+# Wheels that bench/gpu_check.sh installs on a GPU machine that has PyTorch but not these.
+gpu-wheels: setup
+	$(VENV)/bin/pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth

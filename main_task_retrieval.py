@@ -1,7 +1,7 @@
 """Train and evaluate text-video retrieval: CLIP backbone + meanP / seqTransf / xpool / DLLFA.
 
     # one process (CPU or one GPU)
-    python main_task_retrieval.py --do_train --datatype msrvtt --data_path ANNOTATIONS \
+    python main_task_retrieval.py --do_train --datatype msrvtt --data_path ANNOTATIONS \\
         --features_path FRAMES --clip_checkpoint ViT-B-32.safetensors --output_dir runs/x
     # several GPUs / nodes
     torchrun --nproc_per_node 8 main_task_retrieval.py --do_train ...

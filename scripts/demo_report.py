@@ -4,7 +4,8 @@
 
 Reads each head's run folder (metrics.json, metrics_history.jsonl, train_steps.jsonl, config.json,
 checkpoint_best.pt) and writes into --img:
-  demo_curves.png        training loss per step, test R@1 and order-contrast accuracy per epoch
+  demo_curves.png        training loss per step, R@1 and order-contrast accuracy per epoch on the
+                         split the driver selects the model on (val for the synthetic dataset)
   demo_attention.png     DLLFA's frame-level (sentence) and token-level (word) attention over the
                          frames of a few test videos, the frames shown above
   dllfa_architecture.png the DLLFA model as built from the run's config, labelled from the modules
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 
 import matplotlib
 
@@ -71,7 +73,8 @@ def plot_curves(runs: str, heads, path: str) -> None:
         axes[0].plot([s["step"] for s in steps], [s["loss"] for s in steps], label=head, linewidth=0.8)
         axes[1].plot([e["epoch"] for e in epochs], [e["t2v"]["R1"] for e in epochs], label=head)
         axes[2].plot([e["epoch"] for e in epochs], [e["order_contrast"] for e in epochs], label=head)
-    for axis, title, xlabel in zip(axes, ("training loss", "test text-to-video R@1", "test order contrast"),
+    split = epochs[0]["split"]  # the model-selection split the driver evaluates every epoch
+    for axis, title, xlabel in zip(axes, ("training loss", f"{split} text-to-video R@1", f"{split} order contrast"),
                                    ("step", "epoch", "epoch")):
         axis.set_title(title)
         axis.set_xlabel(xlabel)
@@ -128,7 +131,7 @@ def plot_attention(run: str, path: str, pairs: int = 2) -> None:
         frames = video[v][mask[v]].permute(0, 2, 3, 1).numpy()  # [T, H, W, 3]
         real = len(frames)
         axes[0, column].imshow(np.concatenate(list(frames), axis=1))
-        axes[0, column].set_title(captions[v], fontsize=8)
+        axes[0, column].set_title(textwrap.fill(captions[v], 34), fontsize=8)
         axes[0, column].axis("off")
         axes[1, column].bar(range(real), frame_attention[v, 0, v, :real].numpy(), color="tab:blue")
         axes[1, column].set_ylim(0, 1)
@@ -172,9 +175,9 @@ def plot_architecture(run: str, path: str) -> None:
     boxes = {
         "frames": ((0, 4), f"frames\n[B, {T}, 3, {vision['image_size']}, {vision['image_size']}] uint8"),
         "vit": ((2.6, 4), f"CLIP ViT ({type(backbone.clip.visual).__name__})\n{vision['layers']} layers, "
-                          f"width {vision['width']}, patch {vision['patch_size']}"),
+                          f"width {vision['width']}, patch {vision['patch_size']}\n-> F [B, {T}, {dim}]"),
         "temporal": ((5.2, 4), f"{type(temporal).__name__}\nFo = F + TE(F + P)\n"
-                               f"{len(temporal.transformer.resblocks)} layers, {temporal.heads} heads"
+                               f"{len(temporal.transformer.resblocks)} layers, {temporal.heads} heads -> Fo"
                      if temporal is not None else "no temporal encoder"),
         "tokens": ((0, 1), f"caption tokens\n[B, {L}]"),
         "text": ((2.6, 1), f"CLIP text transformer\n{text_cfg['layers']} layers, width {text_cfg['width']}"),
@@ -191,9 +194,9 @@ def plot_architecture(run: str, path: str) -> None:
             label = label.split("\n")[0] + "\n(off in this run)"
         _box(axis, xy, label, colours[name])
     _arrow(axis, (1.1, 4), (1.5, 4))
-    _arrow(axis, (3.7, 4), (4.1, 4), f"F [B,{T},{dim}]")
+    _arrow(axis, (3.7, 4), (4.1, 4))
     _arrow(axis, (1.1, 1), (1.5, 1))
-    _arrow(axis, (6.3, 4.1), (6.8, 4.5), "Fo")
+    _arrow(axis, (6.3, 4.1), (6.8, 4.5))
     _arrow(axis, (6.3, 3.9), (6.8, 2.8))
     _arrow(axis, (3.7, 1.2), (6.8, 4.3), f"s [B,{dim}]")
     _arrow(axis, (3.7, 1.0), (6.8, 2.4), f"W [B,{L},{dim}]")
