@@ -91,6 +91,9 @@ def get_args(argv=None) -> argparse.Namespace:
     model.add_argument("--attention_dim", type=int, default=64, help="key width of the text-to-frame attention")
     model.add_argument("--dllfa_levels", choices=["both", "frame", "token"], default="both")
     model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
+    model.add_argument("--temporal_centering", action="store_true",
+                       help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
+                            "for backbones whose frames of one video are nearly the same vector (README)")
     model.add_argument("--dllfa_fusion", default="0.5", help="weight of the frame level (0-1), or 'learned'")
     model.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
     model.add_argument("--grad_checkpointing", action="store_true")
@@ -170,7 +173,7 @@ def build_model(args, device: torch.device) -> RetrievalModel:
                       clip_text_transformer=backbone.clip.transformer if pretrained else None,
                       clip_positional_embedding=backbone.clip.positional_embedding if pretrained else None,
                       attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
-                      dllfa_temporal=not args.dllfa_no_temporal,
+                      dllfa_temporal=not args.dllfa_no_temporal, temporal_centering=args.temporal_centering,
                       dllfa_fusion=None if args.dllfa_fusion == "learned" else float(args.dllfa_fusion))
     model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb)
     frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)

@@ -158,12 +158,13 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
                clip_text_transformer: Optional[Transformer] = None,
                clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
                dllfa_levels: str = "both", dllfa_temporal: bool = True,
-               dllfa_fusion: Optional[float] = 0.5) -> RetrievalHead:
+               dllfa_fusion: Optional[float] = 0.5, temporal_centering: bool = False) -> RetrievalHead:
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
     without temporal encoder and without residual; the dllfa_* flags select DLLFA's ablations
-    (`dllfa_fusion` None = learned lambda; it only applies to levels "both")."""
+    (`dllfa_fusion` None = learned lambda; it only applies to levels "both"). `temporal_centering`
+    feeds the temporal encoder each frame minus its video's mean (see TemporalEncoder)."""
     if name not in HEAD_NAMES:
         raise InputError(f"unknown head {name!r}; use one of {', '.join(HEAD_NAMES)}")
     if dllfa_levels not in DLLFA_LEVELS:
@@ -173,7 +174,7 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
 
     def temporal() -> TemporalEncoder:
         return TemporalEncoder(embed_dim, max_frames, temporal_layers, clip_text_transformer,
-                               clip_positional_embedding)
+                               clip_positional_embedding, centre=temporal_centering)
 
     if name == "meanP":
         return MeanPoolingHead(None)

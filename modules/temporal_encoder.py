@@ -4,6 +4,15 @@
 blocks over the frames of one video, with a key-padding mask and no causal mask. It is
 text-independent, so evaluation runs it once per video.
 
+Centring (`centre=True`, `--temporal_centering`): `Fo = F + TE(F - mean_t F + P)`, the mean over
+the video's real frames. The transformer then sees how each frame differs from the rest of
+its video, which its LayerNorms scale up to unit size, while the residual `F` keeps the content.
+It matters when the frames of a video are nearly the same vector: a tiny CLIP trained from
+scratch on the synthetic dataset gives cos 0.99 between the first and last frame of a shape
+moving across the image, so without centring the order signal is 1% of what the transformer
+sees (README, "The demo"). Off by default: the reference formulation, and what CLIP4Clip's
+text-block initialisation was made for.
+
 Initialisation: given a pretrained CLIP text tower of the head's width, its first blocks
 initialise `TE` and the first rows of its positional embedding initialise `P` (CLIP4Clip's
 known-good start); layers beyond the text tower's depth, and everything when the widths
@@ -39,7 +48,7 @@ def key_padding_bias(mask: torch.Tensor, heads: int, dtype: torch.dtype) -> torc
 class TemporalEncoder(nn.Module):
     def __init__(self, embed_dim: int, max_frames: int, layers: int,
                  clip_text_transformer: Optional[Transformer] = None,
-                 clip_positional_embedding: Optional[torch.Tensor] = None):
+                 clip_positional_embedding: Optional[torch.Tensor] = None, centre: bool = False):
         super().__init__()
         if layers < 1:
             raise InputError(f"the temporal encoder needs at least one layer, got {layers}")
@@ -53,6 +62,7 @@ class TemporalEncoder(nn.Module):
             heads, act_layer, mlp_ratio = max(1, embed_dim // HEAD_WIDTH), QuickGELU, 4.0
         self.max_frames = max_frames
         self.heads = heads
+        self.centre = centre
         self.transformer = Transformer(embed_dim, layers, heads, mlp_ratio, act_layer=act_layer)
         if source is not None:
             for target, block in zip(self.transformer.resblocks, source.resblocks):
@@ -72,5 +82,10 @@ class TemporalEncoder(nn.Module):
             raise InputError(f"{count} frames per video exceed the position table of {self.max_frames} "
                              "(--max_frames)")
         bias = key_padding_bias(mask, self.heads, frames.dtype)  # [N * heads, T, T]
-        encoded = self.transformer(frames + self.positions[:count], attn_mask=bias)  # [N, T, D]
+        inputs = frames
+        if self.centre:
+            real = mask[..., None].to(frames.dtype)  # [N, T, 1]
+            mean = (frames * real).sum(1, keepdim=True) / real.sum(1, keepdim=True).clamp_min(1)  # [N, 1, D]
+            inputs = (frames - mean) * real
+        encoded = self.transformer(inputs + self.positions[:count], attn_mask=bias)  # [N, T, D]
         return (frames + encoded) * mask[..., None]

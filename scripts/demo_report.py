@@ -94,7 +94,8 @@ def load_run_model(run: str):
              "--max_frames", str(config["max_frames"]), "--max_words", str(config["max_words"]),
              "--sim_header", config["sim_header"], "--cross_num_hidden_layers", str(config["cross_num_hidden_layers"]),
              "--attention_dim", str(config["attention_dim"]), "--dllfa_levels", config["dllfa_levels"],
-             "--dllfa_fusion", config["dllfa_fusion"]] + (["--dllfa_no_temporal"] if config["dllfa_no_temporal"] else [])
+             "--dllfa_fusion", config["dllfa_fusion"]] + (["--dllfa_no_temporal"] if config["dllfa_no_temporal"] else []) \
+        + (["--temporal_centering"] if config.get("temporal_centering") else [])
     args = driver.get_args(flags)
     model = driver.build_model(args, torch.device("cpu"))
     load_model_weights(model, os.path.join(run, "checkpoint_best.pt"))
@@ -176,12 +177,13 @@ def plot_architecture(run: str, path: str) -> None:
         "frames": ((0, 4), f"frames\n[B, {T}, 3, {vision['image_size']}, {vision['image_size']}] uint8"),
         "vit": ((2.6, 4), f"CLIP ViT ({type(backbone.clip.visual).__name__})\n{vision['layers']} layers, "
                           f"width {vision['width']}, patch {vision['patch_size']}\n-> F [B, {T}, {dim}]"),
-        "temporal": ((5.2, 4), f"{type(temporal).__name__}\nFo = F + TE(F + P)\n"
-                               f"{len(temporal.transformer.resblocks)} layers, {temporal.heads} heads -> Fo"
+        "temporal": ((5.2, 4), f"{type(temporal).__name__}\n"
+                               f"Fo = F + TE({'F - mean F' if temporal is not None and temporal.centre else 'F'} + P)\n"
+                               f"{len(temporal.transformer.resblocks)} layers, {temporal.heads} head{'s' if temporal.heads > 1 else ''} -> Fo"
                      if temporal is not None else "no temporal encoder"),
         "tokens": ((0, 1), f"caption tokens\n[B, {L}]"),
         "text": ((2.6, 1), f"CLIP text transformer\n{text_cfg['layers']} layers, width {text_cfg['width']}"),
-        "frame_level": ((7.9, 4.6), f"frame level: sentence -> frames\nq, k in R^{attention_dim}; v_s = mean + W(a . Fo)"),
+        "frame_level": ((7.9, 4.6), f"frame level: sentence -> frames\nq, k in R^{attention_dim}\nv_s = mean + W(a . Fo)"),
         "token_level": ((7.9, 2.6), f"token level: words -> frames\nsum_l beta_l cos(w_l, v_l)"),
         "fusion": ((10.4, 3.6), f"fusion\nlambda = {fusion}\nsim [Nt, Nv] in [-1, 1]"),
         "loss": ((10.4, 1.4), "symmetric InfoNCE\n(global batch, logit scale <= 100)"),

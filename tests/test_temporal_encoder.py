@@ -5,9 +5,9 @@ from modules.errors import InputError
 from modules.temporal_encoder import TemporalEncoder, key_padding_bias
 
 
-def encoder(width=32, frames=6, layers=2, seed=0):
+def encoder(width=32, frames=6, layers=2, seed=0, centre=False):
     torch.manual_seed(seed)
-    module = TemporalEncoder(width, frames, layers).double().eval()
+    module = TemporalEncoder(width, frames, layers, centre=centre).double().eval()
     with torch.no_grad():
         module.positions.normal_()  # strong positions, so that order visibly matters
     return module
@@ -35,8 +35,9 @@ def test_other_width_is_initialised_randomly(tiny_backbone):
     assert 0.8 < module.positions.std() < 1.2  # unit scale: order visible from the first step
 
 
-def test_padded_frames_never_change_real_outputs_and_come_out_zero():
-    module = encoder()
+@pytest.mark.parametrize("centre", [False, True])
+def test_padded_frames_never_change_real_outputs_and_come_out_zero(centre):
+    module = encoder(centre=centre)
     frames = torch.randn(3, 6, 32, dtype=torch.float64)
     mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0]], dtype=torch.bool)
     clean = frames * mask[..., None]
@@ -79,3 +80,18 @@ def test_key_padding_bias_masks_keys_only():
     assert bias.shape == (2, 3, 3)
     assert torch.equal(bias[:, :, [0, 2]], torch.zeros(2, 3, 2))
     assert (bias[:, :, 1] == torch.finfo(torch.float32).min).all()
+
+
+def test_centring_feeds_the_transformer_only_how_frames_differ():
+    """Fo = F + TE(F - mean F + P): a vector added to every real frame of a video passes through
+    the residual unchanged and leaves the transformer's part alone; without centring it does not."""
+    frames = torch.randn(2, 6, 32, dtype=torch.float64)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], dtype=torch.bool)
+    shift = 5 * torch.randn(2, 1, 32, dtype=torch.float64) * mask[..., None]
+    with torch.no_grad():
+        centred = encoder(centre=True)
+        moved = centred(frames * mask[..., None] + shift, mask) - centred(frames * mask[..., None], mask)
+        plain = encoder(centre=False)
+        moved_plain = plain(frames * mask[..., None] + shift, mask) - plain(frames * mask[..., None], mask)
+    assert torch.allclose(moved, shift.expand_as(moved), atol=1e-9)
+    assert not torch.allclose(moved_plain, shift.expand_as(moved_plain), atol=1e-3)
