@@ -2,6 +2,9 @@
 
     python scripts/demo_report.py --runs runs/demo --heads dllfa meanP [--img img]
 
+The table gets one more line for the dllfa run: how alike the backbone's frames of one video are
+(cosine between first and last frame, for moving shapes and for shapes changing in place).
+
 Reads each head's run folder (metrics.json, metrics_history.jsonl, train_steps.jsonl, config.json,
 checkpoint_best.pt) and writes into --img:
   demo_curves.png        training loss per step, R@1 and order-contrast accuracy per epoch on the
@@ -53,6 +56,33 @@ def summary(runs: str, heads) -> dict:
     return {"heads": table}
 
 
+def test_videos(args, model):
+    """The run's test split (videos that have frames) and its evaluation dataset."""
+    source = open_video_source(args.features_path)
+    split = source.restrict(load_retrieval_splits(args.datatype, args.data_path, msrvtt_split=args.msrvtt_split)["test"])
+    dataset = EvalVideoDataset(split, source, max_frames=args.max_frames, image_size=model.backbone.image_size,
+                               slice_framepos=args.slice_framepos, frame_order=args.eval_frame_order)
+    return split, dataset
+
+
+@torch.no_grad()
+def frame_cosines(run: str) -> dict:
+    """How different the backbone's frames of one video are: the cosine between the first and
+    the last frame of every test video, averaged over videos whose shape moves across the
+    image (canonical caption "... moves ...") and over those whose shape changes in place."""
+    args, model = load_run_model(run)
+    split, dataset = test_videos(args, model)
+    groups = {"moving": [], "in_place": []}
+    for v in range(len(split.video_ids)):
+        canonical = split.captions[int(np.nonzero(split.caption_video_index == v)[0][0])]
+        item = dataset[v]
+        frames = model.encode_video(item["video"][None], item["video_mask"][None])[0][item["video_mask"]]  # [t, D]
+        frames = torch.nn.functional.normalize(frames, dim=-1)
+        groups["moving" if " moves " in canonical else "in_place"].append(float(frames[0] @ frames[-1]))
+    return {name: {"cosine": float(np.mean(values)) if values else None, "videos": len(values)}
+            for name, values in groups.items()}
+
+
 def markdown(content: dict) -> str:
     heads = content["heads"]
     first = next(iter(heads.values()))
@@ -62,6 +92,12 @@ def markdown(content: dict) -> str:
     for head, row in heads.items():
         cells = [f"{row[k]:.1f}" for k in COLUMNS[:5]] + [f"{row['order_contrast']:.3f}"]
         lines.append(f"| {head} | " + " | ".join(cells) + " |")
+    if "dllfa_frame_cosines" in content:
+        described = {"moving": "a shape moving across the image", "in_place": "a shape changing in place"}
+        parts = [f"{described[name]} {group['cosine']:.2f} ({group['videos']} videos)"
+                 for name, group in content["dllfa_frame_cosines"].items() if group["videos"]]
+        lines += ["", "Backbone frames of the dllfa model (before the temporal encoder), cosine between a test "
+                  "video's first and last frame: " + "; ".join(parts) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -107,13 +143,10 @@ def plot_attention(run: str, path: str, pairs: int = 2) -> None:
     """A twin pair or two: each video's frames, the sentence's attention over them (bars) and
     every word's attention (heat map), for the caption of that video."""
     args, model = load_run_model(run)
-    source = open_video_source(args.features_path)
-    split = source.restrict(load_retrieval_splits(args.datatype, args.data_path, msrvtt_split=args.msrvtt_split)["test"])
+    split, dataset = test_videos(args, model)
     twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
     first = [v for v in range(len(split.video_ids)) if twins is not None and twins[v] > v][:pairs]
     videos = [v for v in first for v in (v, int(twins[v]))] or list(range(2 * pairs))
-    dataset = EvalVideoDataset(split, source, max_frames=args.max_frames, image_size=model.backbone.image_size,
-                               slice_framepos=args.slice_framepos, frame_order=args.eval_frame_order)
     captions = [split.captions[int(np.nonzero(split.caption_video_index == v)[0][0])] for v in videos]
     tokenizer = CaptionTokenizer(args.max_words)
     tokens = tokenizer(captions).tokens
@@ -225,6 +258,8 @@ def main(argv=None) -> int:
     parser.add_argument("--img", default="img", help="folder for the figures")
     args = parser.parse_args(argv)
     content = summary(args.runs, args.heads)
+    if "dllfa" in args.heads:
+        content["dllfa_frame_cosines"] = frame_cosines(os.path.join(args.runs, "dllfa"))
     table = markdown(content)
     with open(os.path.join(args.runs, "summary.md"), "w") as handle:
         handle.write(table)

@@ -22,6 +22,9 @@ def test_demo_script_runs_end_to_end_and_writes_finite_results(tmp_path):
         assert all(math.isfinite(row[key]) for key in COLUMNS), (head, row)
         assert row["n_captions"] == 60 and row["n_videos"] == 6  # 3 twin pairs, 10 captions per video
         assert 0.0 <= row["order_contrast"] <= 1.0 and 1.0 <= row["MdR"] <= 6.0
+    cosines = summary["dllfa_frame_cosines"]
+    assert sum(group["videos"] for group in cosines.values()) == 6
+    assert all(-1.0 <= group["cosine"] <= 1.0 for group in cosines.values() if group["videos"])
     table = (tmp_path / "demo" / "summary.md").read_text()
     assert "| dllfa |" in table and "| meanP |" in table and table in result.stdout
     for name in ("demo_curves.png", "demo_attention.png", "dllfa_architecture.png"):
