@@ -7,33 +7,47 @@
 # Results: one JSON file, $OUT/gpu_check.json (or bench/gpu_check.json without $OUT).
 # The machine needs PyTorch; open_clip_torch, ftfy and wcwidth come as wheels in .whl/ when it
 # lacks them (`make gpu-wheels` downloads them here).
+# GPU_CHECK_SMOKE=1 runs the same steps on the CPU at toy sizes (tests/test_gpu_check.py), so that
+# the script is known to work before GPU time is spent on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS_DIR="${OUT:-bench}"
 WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
 PY="${PYTHON:-python3}"
 if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" .whl/*.whl
   export PYTHONPATH="$WORK/site:${PYTHONPATH:-}"
 fi
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$WORK/gpu.txt"
 WORKERS=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
+if [ "${GPU_CHECK_SMOKE:-0}" = 1 ]; then
+  DEVICE=cpu MODEL=tiny PRECISION=fp32 BATCH=8 FRAMES=4 STEPS=2 WARMUP=1 SIZES=msrvtt HEADS=dllfa
+  VIDEOS=24 TEST_PAIRS=4 SIZE=32 SECONDS=5
+  echo "CPU smoke run (GPU_CHECK_SMOKE=1)" > "$WORK/gpu.txt"
+else
+  DEVICE=cuda MODEL=ViT-B-32 PRECISION=bf16 BATCH=32 FRAMES=12 STEPS=30 WARMUP=5 SIZES=msrvtt,vatex
+  HEADS=meanP,seqTransf,xpool,dllfa VIDEOS=256 TEST_PAIRS=32 SIZE=224 SECONDS=13
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$WORK/gpu.txt"
+fi
+cat "$WORK/gpu.txt"
 
-"$PY" -m bench.train_step --model ViT-B-32 --precision bf16 --batch_size 32 --frames 12 --steps 30 --warmup 5 \
-  --workers "$WORKERS" --device cuda --workdir "$WORK/train_step" --json | tail -n 1 > "$WORK/train_step.json"
-"$PY" -m bench.eval_similarity --sizes msrvtt,vatex --device cuda --json | tail -n 1 > "$WORK/eval_similarity.json"
+"$PY" -m bench.train_step --model "$MODEL" --precision "$PRECISION" --batch_size "$BATCH" --frames "$FRAMES" \
+  --steps "$STEPS" --warmup "$WARMUP" --workers "$WORKERS" --device "$DEVICE" --workdir "$WORK/train_step" --json \
+  | tail -n 1 > "$WORK/train_step.json"
+"$PY" -m bench.eval_similarity --sizes "$SIZES" --heads "$HEADS" --device "$DEVICE" --json | tail -n 1 \
+  > "$WORK/eval_similarity.json"
 
-"$PY" -m preprocess.make_synthetic_dataset --output_dir "$WORK/synthetic" --train_videos 256 --val_videos 0 \
-  --test_pairs 32 --captions_per_video 2 --size 224 --seconds 13 --fps 2
+"$PY" -m preprocess.make_synthetic_dataset --output_dir "$WORK/synthetic" --train_videos "$VIDEOS" --val_videos 0 \
+  --test_pairs "$TEST_PAIRS" --captions_per_video 2 --size "$SIZE" --seconds "$SECONDS" --fps 2
 "$PY" -m preprocess.extract_frames --video_dir "$WORK/synthetic/videos" --output_dir "$WORK/frames" \
-  --short_side 224 --workers "$WORKERS"
+  --short_side "$SIZE" --workers "$WORKERS"
 start=$(date +%s.%N)
-"$PY" -m torch.distributed.run --standalone --nproc_per_node 1 main_task_retrieval.py --do_train \
+"$PY" -m torch.distributed.run --standalone --nproc_per_node 1 main_task_retrieval.py --do_train --device "$DEVICE" \
   --data_path "$WORK/synthetic/annotations" --features_path "$WORK/frames" --output_dir "$WORK/torchrun" \
-  --pretrained_clip_name ViT-B-32 --sim_header dllfa --precision bf16 --max_frames 12 --batch_size 32 \
-  --epochs 1 --num_thread_reader "$WORKERS" --batch_size_val 64 2>&1 | grep -v "it/s\]$" | tail -n 12 \
-  | tee "$WORK/torchrun.log"
+  --pretrained_clip_name "$MODEL" --sim_header dllfa --precision "$PRECISION" --max_frames "$FRAMES" \
+  --batch_size "$BATCH" --epochs 1 --num_thread_reader "$WORKERS" --batch_size_val 64 2>&1 \
+  | grep -v "it/s\]$" | tail -n 12 | tee "$WORK/torchrun.log"
 end=$(date +%s.%N)
 
 "$PY" - "$WORK" "$RESULTS_DIR/gpu_check.json" "$start" "$end" <<'PYTHON'
