@@ -35,8 +35,9 @@ from torch import nn
 EPS = 1e-12  # clamp of every squared norm
 VALUE_INIT = 0.1  # residual levels: |W f| ~ 0.1 |f| at init, so the head starts near the mean
 TEMPORARIES = 3  # [V, T, R] tensors alive at once in `pooled_scores`
-CPU_CHUNK_BYTES = 32 * 2 ** 20  # temporaries per chunk on the CPU: within a server L3 (measured on a 36 MB L3:
-# 10% faster than 12 MB at MSR-VTT size, bench/eval_similarity.py; 96 MB was 30% slower)
+# Temporaries per chunk on the CPU: within a server's L3. On a 36 MB L3 at MSR-VTT size, 32 MB ran about
+# 10% faster than 12 MB (bigger matrix products), and 64-96 MB slower again (the per-pair passes leave the cache).
+CPU_CHUNK_BYTES = 32 * 2 ** 20
 
 
 class PooledText(NamedTuple):
