@@ -7,6 +7,7 @@
 # through, e.g. `INIT_MODEL=runs/x/checkpoint_best.pt DATATYPE=msrvtt DATA_ROOT=/data/msrvtt
 # scripts/eval.sh --msrvtt_split 9k --dual_softmax --save_sim`. Other settings: scripts/launch.sh.
 set -euo pipefail
+CLIP_CHECKPOINT="${CLIP_CHECKPOINT-}"  # not needed: the checkpoint holds every weight
 source "$(dirname "$0")/launch.sh"
 require_env INIT_MODEL DATATYPE DATA_ROOT
 FRAMES="${FRAMES:-$DATA_ROOT/frames}"
