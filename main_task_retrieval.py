@@ -18,7 +18,7 @@ import os
 import platform
 import random
 import sys
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -276,7 +276,8 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
         set_rng_state(checkpoint["rng_states"][ctx.rank % len(checkpoint["rng_states"])])
         LOG.info("resumed from %s: %d epochs, %d steps done", last_path, state.epoch, state.step)
     elif args.init_model:
-        load_model_weights(model, args.init_model)
+        for difference in differing_model_flags(args, load_model_weights(model, args.init_model)):
+            LOG.warning("fine-tuning with another model flag than %s was trained with: %s", args.init_model, difference)
         LOG.info("initialised the model from %s", args.init_model)
 
     ddp_model = model
@@ -331,9 +332,33 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
         LOG.info("metrics written to %s", report_path)
 
 
+# Flags that change what a model computes without changing its parameter shapes: a checkpoint
+# evaluated with other values would load and give other numbers.
+MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
+               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering")
+
+
+def differing_model_flags(args, checkpoint: Dict) -> List[str]:
+    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
+    records with another value (none for a plain state dict, which has no config)."""
+    def canonical(flag, value):
+        if flag == "pretrained_clip_name":
+            return str(value).replace("/", "-")
+        if flag == "dllfa_fusion" and value != "learned":
+            return float(value)
+        return value
+
+    config = checkpoint.get("config") or {}
+    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
+            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
+
+
 def evaluate_only(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext) -> None:
     if args.init_model:
-        load_model_weights(model, args.init_model)
+        differing = differing_model_flags(args, load_model_weights(model, args.init_model))
+        if differing:
+            raise InputError(f"{args.init_model} was trained with other model flags; pass the run's own "
+                             "(its config.json):\n  " + "\n  ".join(differing))
         LOG.info("evaluating %s", args.init_model)
     else:
         LOG.info("no --init_model: evaluating the CLIP weights with a freshly initialised %s head", args.sim_header)

@@ -149,3 +149,15 @@ def test_bad_init_model_is_a_clear_error(synthetic, straight_run, capsys):
     assert main_task_retrieval.main(args) == 2
     error = capsys.readouterr().err
     assert "does not match the requested architecture" in error and "not in model: head." in error
+
+
+def test_eval_with_other_model_flags_than_the_checkpoint_is_a_clear_error(synthetic, straight_run, capsys):
+    """Same parameter shapes, other computation: loading would work and give other numbers."""
+    args = driver_args(synthetic, synthetic["root"] / "flags", "--init_model", str(straight_run / "checkpoint_best.pt"),
+                       "--temporal_centering", "--dllfa_fusion", "0.3")
+    args[args.index("--do_train")] = "--do_eval"
+    assert main_task_retrieval.main(args) == 2
+    error = capsys.readouterr().err
+    assert "--temporal_centering: True here, False in the checkpoint" in error
+    assert "--dllfa_fusion: 0.3 here, 0.5 in the checkpoint" in error
+    assert not (synthetic["root"] / "flags" / "metrics.json").exists()
