@@ -26,6 +26,7 @@ from open_clip.transformer import QuickGELU, Transformer
 from torch import nn
 
 from modules.errors import InputError
+from modules.frame_attention_pooling import masked_mean
 
 HEAD_WIDTH = 64  # attention head width of a randomly initialised encoder (CLIP's)
 # Random frame positions start at unit scale per dimension, like the features the pre-norm blocks
@@ -85,7 +86,6 @@ class TemporalEncoder(nn.Module):
         inputs = frames
         if self.centre:
             real = mask[..., None].to(frames.dtype)  # [N, T, 1]
-            mean = (frames * real).sum(1, keepdim=True) / real.sum(1, keepdim=True).clamp_min(1)  # [N, 1, D]
-            inputs = (frames - mean) * real
+            inputs = (frames - masked_mean(frames * real, mask)[:, None]) * real
         encoded = self.transformer(inputs + self.positions[:count], attn_mask=bias)  # [N, T, D]
         return (frames + encoded) * mask[..., None]

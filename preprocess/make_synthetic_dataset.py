@@ -53,11 +53,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from dataloaders.twin_pairs import TWIN_PAIRS_FILE
 from modules.errors import InputError
 
 GENERATOR_VERSION = 2
 SUMMARY_FILE = "synthetic_dataset.json"
-ORDER_CONTRAST_PAIRS_FILE = "order_contrast_pairs.csv"
 SPLITS = ("train", "validate", "test")
 VIDEO_FOURCC = "mp4v"
 DRAW_SHIFT = 4  # OpenCV draws at 1/16 pixel, so slow motion is smooth at small sizes
@@ -388,7 +388,7 @@ def _write_annotations(annotations_dir: str, plan: list, seconds: int) -> None:
     _write_csv(os.path.join(annotations_dir, "MSRVTT_JSFUSION_test.csv"), ["key", "vid_key", "video_id", "sentence"],
                [[f"ret{index}", f"msr{video_number(video.video_id)}", video.video_id, video.captions[0]]
                 for index, video in enumerate(test)])
-    _write_csv(os.path.join(annotations_dir, ORDER_CONTRAST_PAIRS_FILE), ["video_id", "reversed_video_id"],
+    _write_csv(os.path.join(annotations_dir, TWIN_PAIRS_FILE), ["video_id", "reversed_video_id"],
                [[video.video_id, video.twin_id] for video in plan if video.twin_id is not None])
 
 

@@ -125,14 +125,11 @@ def plot_curves(runs: str, heads, path: str) -> None:
 def load_run_model(run: str):
     with open(os.path.join(run, "config.json")) as handle:
         config = json.load(handle)
-    flags = ["--do_eval", "--data_path", config["data_path"], "--features_path", config["features_path"],
-             "--output_dir", run, "--pretrained_clip_name", config["pretrained_clip_name"],
-             "--max_frames", str(config["max_frames"]), "--max_words", str(config["max_words"]),
-             "--sim_header", config["sim_header"], "--cross_num_hidden_layers", str(config["cross_num_hidden_layers"]),
-             "--attention_dim", str(config["attention_dim"]), "--dllfa_levels", config["dllfa_levels"],
-             "--dllfa_fusion", config["dllfa_fusion"]] + (["--dllfa_no_temporal"] if config["dllfa_no_temporal"] else []) \
-        + (["--temporal_centering"] if config.get("temporal_centering") else [])
-    args = driver.get_args(flags)
+    args = driver.get_args(["--do_eval", "--data_path", config["data_path"], "--features_path", config["features_path"],
+                            "--output_dir", run])
+    for flag, value in config.items():  # every flag of the run (split, sampling, model), not a hand-picked few
+        if hasattr(args, flag):
+            setattr(args, flag, value)
     model = driver.build_model(args, torch.device("cpu"))
     load_model_weights(model, os.path.join(run, "checkpoint_best.pt"))
     return args, model.eval()
