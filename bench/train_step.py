@@ -3,7 +3,7 @@
     python -m bench.train_step [--model tiny] [--batch_size 32] [--steps 20] [--workers 2] [--json]
     python -m bench.train_step --model ViT-B-32 --batch_size 32 --precision bf16 --workers 12   # GPU
 
-It runs the real training path: main_task_retrieval's model, DataLoader and train_one_epoch
+It runs the real training path: the driver's model, DataLoader and train_one_epoch
 (AdamW, grad clipping, NaN check), on a synthetic dataset generated and frame-extracted at the
 model's resolution (frames on disk as JPEG, decoded by the loader's workers). It reports clips
 per second over the measured steps (after `--warmup` steps), the share of that time the
@@ -21,9 +21,11 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-import main_task_retrieval as driver
 from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_source import open_video_source
+from driver.flags import get_args
+from driver.model_setup import build_model
+from driver.train import build_train_loader
 from modules.clip_backbone import clip_architecture_config
 from modules.distributed import init_distributed
 from modules.optimization import build_optimizer
@@ -93,17 +95,17 @@ def run(options) -> dict:
                                   seconds=seconds, fps=2, seed=0)
     frames_dir = os.path.join(workdir, f"frames_{image_size}px")
     extract_frames(data["videos_dir"], frames_dir, fps=1, short_side=image_size, workers=os.cpu_count())
-    args = driver.get_args([
+    args = get_args([
         "--do_train", "--data_path", data["annotations_dir"], "--features_path", frames_dir,
         "--output_dir", os.path.join(workdir, "run"), "--pretrained_clip_name", options.model,
         "--sim_header", options.head, "--max_frames", str(options.frames), "--batch_size", str(options.batch_size),
         "--num_thread_reader", str(options.workers), "--precision", options.precision, "--device", options.device,
         "--lr", "1e-4", "--coef_lr", "1e-3"])
     torch.manual_seed(0)
-    model = driver.build_model(args, ctx.device)
+    model = build_model(args, ctx.device)
     source = open_video_source(args.features_path)
     split = source.restrict(load_retrieval_splits("msrvtt", args.data_path)["train"])
-    _, sampler, loader = driver.build_train_loader(args, split, source, CaptionTokenizer(args.max_words),
+    _, sampler, loader = build_train_loader(args, split, source, CaptionTokenizer(args.max_words),
                                                    image_size, ctx)
     total_steps = options.warmup + options.steps
     optimizer, scheduler, _ = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay, total_steps, 0.1)

@@ -28,10 +28,11 @@ import torch  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import main_task_retrieval as driver  # noqa: E402
 from dataloaders.registry import load_retrieval_splits  # noqa: E402
 from dataloaders.retrieval_datasets import EvalVideoDataset  # noqa: E402
 from dataloaders.twin_pairs import read_twin_index  # noqa: E402
+from driver.flags import get_args  # noqa: E402
+from driver.model_setup import build_model  # noqa: E402
 from dataloaders.video_source import open_video_source  # noqa: E402
 from modules.checkpointing import load_model_weights  # noqa: E402
 from modules.frame_attention_pooling import FrameAttentionPooling  # noqa: E402
@@ -125,12 +126,12 @@ def plot_curves(runs: str, heads, path: str) -> None:
 def load_run_model(run: str):
     with open(os.path.join(run, "config.json")) as handle:
         config = json.load(handle)
-    args = driver.get_args(["--do_eval", "--data_path", config["data_path"], "--features_path", config["features_path"],
+    args = get_args(["--do_eval", "--data_path", config["data_path"], "--features_path", config["features_path"],
                             "--output_dir", run])
     for flag, value in config.items():  # every flag of the run (split, sampling, model), not a hand-picked few
         if hasattr(args, flag):
             setattr(args, flag, value)
-    model = driver.build_model(args, torch.device("cpu"))
+    model = build_model(args, torch.device("cpu"))
     load_model_weights(model, os.path.join(run, "checkpoint_best.pt"))
     return args, model.eval()
 

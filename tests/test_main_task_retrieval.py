@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import main_task_retrieval
+from driver import train as driver_train
 from modules import retrieval_model
 from modules.checkpointing import load_checkpoint
 from preprocess.extract_frames import extract_frames
@@ -70,7 +71,7 @@ def test_run_writes_config_metrics_and_checkpoints(straight_run):
 
 def test_resume_continues_exactly(synthetic, straight_run, monkeypatch):
     output = synthetic["root"] / "resumed"
-    original = main_task_retrieval.train_one_epoch
+    original = driver_train.train_one_epoch
     calls = []
 
     def preempted_after_first_epoch(*args, **kwargs):
@@ -79,7 +80,7 @@ def test_resume_continues_exactly(synthetic, straight_run, monkeypatch):
             raise KeyboardInterrupt("preempted")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(main_task_retrieval, "train_one_epoch", preempted_after_first_epoch)
+    monkeypatch.setattr(driver_train, "train_one_epoch", preempted_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8"))
     monkeypatch.undo()

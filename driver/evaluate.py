@@ -1,0 +1,74 @@
+"""Evaluation in the driver: one split's evaluator, the log lines of a report, eval-only runs."""
+import logging
+import os
+from typing import Dict, Optional
+
+import numpy as np
+
+from dataloaders.retrieval_datasets import EvalVideoDataset
+from dataloaders.twin_pairs import read_twin_index
+from driver.flags import differing_model_flags
+from driver.run_files import write_json
+from modules.checkpointing import load_model_weights
+from modules.distributed import DistributedContext
+from modules.errors import InputError
+from modules.evaluation import evaluation_report, similarity_matrix
+from modules.metrics import format_metrics
+from modules.retrieval_model import RetrievalModel
+
+LOG = logging.getLogger("dllfa")
+
+
+class Evaluator:
+    """Evaluation of one split: its caption list, video dataset and twin index, built once."""
+
+    def __init__(self, args, split, source, tokenizer, image_size: int, ctx: DistributedContext):
+        self.args, self.split, self.tokenizer, self.ctx = args, split, tokenizer, ctx
+        self.videos = EvalVideoDataset(split, source, max_frames=args.max_frames, image_size=image_size,
+                                       slice_framepos=args.slice_framepos, frame_order=args.eval_frame_order)
+        self.twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
+
+    def __call__(self, model: RetrievalModel, output_name: Optional[str] = None) -> Dict:
+        args = self.args
+        sim = similarity_matrix(model, self.split, self.videos, self.tokenizer, args.batch_size_val,
+                                args.num_thread_reader, self.ctx).numpy()
+        report = evaluation_report(sim, self.split, self.twins, args.dual_softmax) if self.ctx.is_main else {}
+        if self.ctx.is_main and output_name:
+            write_json(os.path.join(args.output_dir, output_name), report)
+            if args.save_sim:
+                np.save(os.path.join(args.output_dir, "sim_matrix.npy"), sim)
+                np.save(os.path.join(args.output_dir, "caption_video_index.npy"),
+                        np.asarray(self.split.caption_video_index))
+        return report
+
+
+def log_report(report: Dict, title: str) -> None:
+    LOG.info("%s: %s %s, %d captions x %d videos", title, report["dataset"], report["split"],
+             report["n_captions"], report["n_videos"])
+    for line in format_metrics({k: report[k] for k in ("t2v", "v2t")}).splitlines():
+        LOG.info("  %s", line)
+    if "order_contrast" in report:
+        LOG.info("  order-contrast accuracy %.3f", report["order_contrast"])
+    if "dual_softmax" in report:
+        for line in format_metrics(report["dual_softmax"]).splitlines():
+            LOG.info("  dual softmax %s", line)
+
+
+def selection_score(report: Dict) -> float:
+    """Model selection: text-to-video R@1."""
+    return report["t2v"]["R1"]
+
+
+def evaluate_only(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext) -> None:
+    if args.init_model:
+        differing = differing_model_flags(args, load_model_weights(model, args.init_model))
+        if differing:
+            raise InputError(f"{args.init_model} was trained with other model flags; pass the run's own "
+                             "(its config.json):\n  " + "\n  ".join(differing))
+        LOG.info("evaluating %s", args.init_model)
+    else:
+        LOG.info("no --init_model: evaluating the CLIP weights with a freshly initialised %s head", args.sim_header)
+    report = Evaluator(args, splits["test"], source, tokenizer, model.backbone.image_size, ctx)(model, "metrics.json")
+    if ctx.is_main:
+        log_report(report, "eval")
+        LOG.info("metrics written to %s", os.path.join(args.output_dir, "metrics.json"))

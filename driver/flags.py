@@ -1,0 +1,127 @@
+"""Command-line flags of `main_task_retrieval.py`: CLIP4Clip's names where the meaning is the
+same, the literature's recipe as defaults (DESIGN.md section 5), and the model flags that a
+checkpoint must be evaluated with."""
+import argparse
+import os
+from typing import Dict, List
+
+import torch
+
+from dataloaders.registry import DATATYPES
+from modules.retrieval_heads import HEAD_NAMES
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def get_args(argv=None, description: str = "") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    task = parser.add_argument_group("task")
+    task.add_argument("--do_train", action="store_true", help="train; ends with the test evaluation of the best checkpoint")
+    task.add_argument("--do_eval", action="store_true", help="evaluate --init_model (or the CLIP weights) on the test split")
+    task.add_argument("--output_dir", required=True, help="config, logs, checkpoints, metrics.json")
+    task.add_argument("--seed", type=int, default=42)
+    task.add_argument("--resume", action="store_true", help="continue from output_dir/checkpoint_last.pt")
+    task.add_argument("--init_model", help="model weights to start from or evaluate (a checkpoint of this repository)")
+    task.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--datatype", choices=DATATYPES, default="msrvtt")
+    data.add_argument("--data_path", required=True, help="folder with the dataset's annotation files, as distributed")
+    data.add_argument("--features_path", required=True,
+                      help="frames folder written by preprocess/extract_frames.py, or a folder of videos")
+    data.add_argument("--msrvtt_split", choices=["9k", "7k", "full"], default="9k",
+                      help="9k/7k: train csv + 1k-A test; full: official train/validate/test (multi-caption)")
+    data.add_argument("--max_words", type=int, default=32)
+    data.add_argument("--max_frames", type=int, default=12)
+    data.add_argument("--slice_framepos", default="uniform", help="head|tail|uniform (or CLIP4Clip's 0|1|2)")
+    data.add_argument("--train_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
+    data.add_argument("--eval_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
+    data.add_argument("--train_random_offset", action="store_true",
+                      help="training: a random frame inside each uniform segment instead of its first frame")
+    data.add_argument("--train_captions", choices=["all", "one"], default="all",
+                      help="all: every caption-video pair per epoch; one: one random caption per video")
+    data.add_argument("--twin_batches", action="store_true",
+                      help="keep each video and its time-reversed twin (data_path/order_contrast_pairs.csv, "
+                           "the synthetic dataset) in one training batch; needs --train_captions one")
+    data.add_argument("--on_missing", choices=["skip", "error"], default="skip",
+                      help="videos without frames: skip (count reported) or stop")
+    data.add_argument("--num_thread_reader", type=int, default=4, help="DataLoader workers per process")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--pretrained_clip_name", default="ViT-B/32", help="CLIP architecture (open_clip name)")
+    model.add_argument("--clip_checkpoint", help="local CLIP weights (OpenAI .pt, state dict or .safetensors); "
+                                                 "without it CLIP starts from random weights")
+    model.add_argument("--sim_header", choices=HEAD_NAMES, default="dllfa")
+    model.add_argument("--cross_num_hidden_layers", type=int, default=4, help="temporal encoder layers")
+    model.add_argument("--attention_dim", type=int, default=64, help="key width of the text-to-frame attention")
+    model.add_argument("--dllfa_levels", choices=["both", "frame", "token"], default="both")
+    model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
+    model.add_argument("--temporal_centering", action="store_true",
+                       help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
+                            "for backbones whose frames of one video are nearly the same vector (README)")
+    model.add_argument("--dllfa_fusion", default="0.5", help="weight of the frame level (0-1), or 'learned'")
+    model.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
+    model.add_argument("--grad_checkpointing", action="store_true")
+
+    optim = parser.add_argument_group("optimization")
+    optim.add_argument("--epochs", type=int, default=5)
+    optim.add_argument("--batch_size", type=int, default=128, help="global batch per optimizer step")
+    optim.add_argument("--batch_size_val", type=int, default=64, help="per-process batch of the evaluation encoders")
+    optim.add_argument("--lr", type=float, default=1e-4, help="learning rate of the new parameters")
+    optim.add_argument("--coef_lr", type=float, default=1e-3, help="CLIP learning rate = lr * coef_lr")
+    optim.add_argument("--weight_decay", type=float, default=0.2)
+    optim.add_argument("--warmup_proportion", type=float, default=0.1)
+    optim.add_argument("--max_grad_norm", type=float, default=1.0)
+    optim.add_argument("--gradient_accumulation_steps", type=int, default=1,
+                       help="split each global batch into this many contrastive micro-batches")
+    optim.add_argument("--freeze_layer_num", type=int, default=-1,
+                       help="-1: train all of CLIP; N: freeze its embeddings and blocks 0..N-1")
+    optim.add_argument("--n_display", type=int, default=50, help="TensorBoard logging interval in steps")
+
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--sim_memory_mb", type=float, default=2048,
+                            help="memory budget of the pairwise scoring temporaries")
+    evaluation.add_argument("--dual_softmax", action="store_true", help="also report dual-softmax metrics (separately)")
+    evaluation.add_argument("--save_sim", action="store_true", help="write sim_matrix.npy and caption_video_index.npy")
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    return args
+
+
+def check_args(parser, args) -> None:
+    if not (args.do_train or args.do_eval):
+        parser.error("nothing to do: give --do_train and/or --do_eval")
+    if args.dllfa_fusion != "learned":
+        try:
+            fusion = float(args.dllfa_fusion)
+        except ValueError:
+            fusion = -1.0
+        if not 0.0 <= fusion <= 1.0:
+            parser.error(f"--dllfa_fusion must be a number in [0, 1] or 'learned', got {args.dllfa_fusion!r}")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = world_size * args.gradient_accumulation_steps
+    if args.batch_size % per_step:
+        parser.error(f"--batch_size {args.batch_size} must divide into {world_size} processes x "
+                     f"{args.gradient_accumulation_steps} accumulation steps")
+
+
+# Flags that change what a model computes without changing its parameter shapes: a checkpoint
+# evaluated with other values would load and give other numbers.
+MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
+               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering")
+
+
+def differing_model_flags(args, checkpoint: Dict) -> List[str]:
+    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
+    records with another value (none for a plain state dict, which has no config)."""
+    def canonical(flag, value):
+        if flag == "pretrained_clip_name":
+            return str(value).replace("/", "-")
+        if flag == "dllfa_fusion" and value != "learned":
+            return float(value)
+        return value
+
+    config = checkpoint.get("config") or {}
+    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
+            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
+

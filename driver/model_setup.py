@@ -1,0 +1,38 @@
+"""Build the model from the flags: CLIP backbone, head, frozen layers; seeding."""
+import logging
+import random
+
+import numpy as np
+import torch
+
+from driver.flags import PRECISIONS
+from modules.clip_backbone import ClipBackbone
+from modules.optimization import freeze_clip_layers
+from modules.retrieval_heads import build_head
+from modules.retrieval_model import RetrievalModel
+
+LOG = logging.getLogger("dllfa")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(args, device: torch.device) -> RetrievalModel:
+    backbone = ClipBackbone(args.pretrained_clip_name, checkpoint=args.clip_checkpoint,
+                            grad_checkpointing=args.grad_checkpointing, autocast_dtype=PRECISIONS[args.precision])
+    pretrained = args.clip_checkpoint is not None  # CLIP4Clip's init copies pretrained text blocks only
+    head = build_head(args.sim_header, embed_dim=backbone.embed_dim, max_frames=args.max_frames,
+                      temporal_layers=args.cross_num_hidden_layers,
+                      clip_text_transformer=backbone.clip.transformer if pretrained else None,
+                      clip_positional_embedding=backbone.clip.positional_embedding if pretrained else None,
+                      attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
+                      dllfa_temporal=not args.dllfa_no_temporal, temporal_centering=args.temporal_centering,
+                      dllfa_fusion=None if args.dllfa_fusion == "learned" else float(args.dllfa_fusion))
+    model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb)
+    frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)
+    if frozen:
+        LOG.info("froze %d CLIP tensors (--freeze_layer_num %d)", frozen, args.freeze_layer_num)
+    return model.to(device)

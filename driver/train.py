@@ -1,0 +1,135 @@
+"""Training in the driver: the loader of this rank, the epoch loop with selection on the
+validation split, resumable checkpoints, and the final test evaluation of the best model."""
+import json
+import logging
+import os
+from typing import Dict
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from dataloaders.retrieval_datasets import TrainPairDataset, collate_batch
+from dataloaders.twin_batch_sampler import TwinBatchSampler
+from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_twin_index
+from driver.evaluate import Evaluator, log_report, selection_score
+from driver.flags import differing_model_flags
+from modules.checkpointing import (BEST, LAST, load_checkpoint, load_model_weights, rng_state, save_checkpoint,
+                                   set_rng_state, training_state)
+from modules.distributed import DistributedContext, is_distributed
+from modules.errors import InputError
+from modules.optimization import build_optimizer
+from modules.retrieval_model import RetrievalModel
+from modules.training_loop import TrainState, train_one_epoch
+
+LOG = logging.getLogger("dllfa")
+
+
+def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: DistributedContext):
+    """This rank's share of every epoch: (dataset, sampler, loader); call `set_epoch` on the
+    dataset and the sampler before each epoch."""
+    train_set = TrainPairDataset(split, source, tokenizer, max_frames=args.max_frames,
+                                 image_size=image_size, slice_framepos=args.slice_framepos,
+                                 frame_order=args.train_frame_order, random_offset=args.train_random_offset,
+                                 captions_per_video=args.train_captions, seed=args.seed)
+    if args.twin_batches:
+        twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
+        if twins is None:
+            raise InputError(f"--twin_batches needs {os.path.join(args.data_path, TWIN_PAIRS_FILE)}")
+        if args.train_captions != "one":
+            raise InputError("--twin_batches needs --train_captions one (one item per video)")
+        sampler = TwinBatchSampler(twins, args.batch_size, ctx.rank, ctx.world_size, args.seed)
+    else:
+        sampler = DistributedSampler(train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+                                     seed=args.seed, drop_last=True)
+    loader = DataLoader(train_set, batch_size=args.batch_size // ctx.world_size, sampler=sampler,
+                        num_workers=args.num_thread_reader, collate_fn=collate_batch, drop_last=True,
+                        pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)
+    if len(loader) == 0:
+        raise InputError(f"{len(train_set)} training pairs are fewer than one global batch of {args.batch_size}")
+    return train_set, sampler, loader
+
+
+def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict) -> None:
+    image_size = model.backbone.image_size
+    train_set, sampler, loader = build_train_loader(args, splits["train"], source, tokenizer, image_size, ctx)
+    selection = "val" if "val" in splits else "test"
+    if selection == "test":
+        LOG.info("%s has no validation split here: model selection uses the TEST split (as the literature does "
+                 "for MSR-VTT 1k-A); the reported test numbers are therefore not held out", args.datatype)
+    evaluators = {name: Evaluator(args, splits[name], source, tokenizer, image_size, ctx)
+                  for name in {selection, "test"}}
+
+    optimizer, scheduler, groups = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay,
+                                                   total_steps=args.epochs * len(loader),
+                                                   warmup_proportion=args.warmup_proportion)
+    for group in groups:
+        LOG.info("param group lr %.2e wd %.2f: %d tensors", group["lr"], group["weight_decay"], len(group["params"]))
+    scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")
+    state, best_score = TrainState(), None
+    last_path, best_path = os.path.join(args.output_dir, LAST), os.path.join(args.output_dir, BEST)
+    if args.resume:
+        checkpoint = load_checkpoint(last_path)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        scaler.load_state_dict(checkpoint["scaler"])
+        state = TrainState(epoch=checkpoint["epoch"], step=checkpoint["step"])
+        best_score = checkpoint["best_score"]
+        set_rng_state(checkpoint["rng_states"][ctx.rank % len(checkpoint["rng_states"])])
+        LOG.info("resumed from %s: %d epochs, %d steps done", last_path, state.epoch, state.step)
+    elif args.init_model:
+        for difference in differing_model_flags(args, load_model_weights(model, args.init_model)):
+            LOG.warning("fine-tuning with another model flag than %s was trained with: %s", args.init_model, difference)
+        LOG.info("initialised the model from %s", args.init_model)
+
+    ddp_model = model
+    if is_distributed():
+        device_ids = [ctx.local_rank] if ctx.device.type == "cuda" else None
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    writer = None
+    if ctx.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(os.path.join(args.output_dir, "tensorboard"))
+    LOG.info("training %d pairs, %d steps per epoch, global batch %d", len(train_set), len(loader), args.batch_size)
+    try:
+        while state.epoch < args.epochs:
+            sampler.set_epoch(state.epoch)
+            train_set.set_epoch(state.epoch)
+            mean_loss = train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, state, ctx,
+                                        args.gradient_accumulation_steps, args.max_grad_norm, args.n_display,
+                                        os.path.join(args.output_dir, "train_steps.jsonl") if ctx.is_main else None,
+                                        writer, last_path)
+            state.epoch += 1
+            report = evaluators[selection](model)
+            rng_states = [rng_state()]
+            if is_distributed():
+                rng_states = [None] * ctx.world_size
+                dist.all_gather_object(rng_states, rng_state())
+            if ctx.is_main:
+                score = selection_score(report)
+                improved = best_score is None or score > best_score
+                best_score = score if improved else best_score
+                log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
+                with open(os.path.join(args.output_dir, "metrics_history.jsonl"), "a") as handle:
+                    handle.write(json.dumps({"epoch": state.epoch, "step": state.step, "loss": mean_loss, **report}) + "\n")
+                for direction in ("t2v", "v2t"):
+                    for key in ("R1", "R5", "R10", "MdR"):
+                        writer.add_scalar(f"{selection}/{direction}_{key}", report[direction][key], state.step)
+                save_checkpoint(last_path, training_state(model, optimizer, scheduler, scaler, state.epoch, state.step,
+                                                          config, best_score, rng_states))
+                if improved:
+                    save_checkpoint(best_path, {"model": model.state_dict(), "config": config,
+                                                "epoch": state.epoch, "selection_split": selection, "report": report})
+                    LOG.info("new best %s t2v R@1 %.2f at epoch %d -> %s", selection, score, state.epoch, best_path)
+            if is_distributed():
+                dist.barrier()
+    finally:
+        if writer is not None:
+            writer.close()
+    load_model_weights(model, best_path)
+    report = evaluators["test"](model, output_name="metrics.json")
+    if ctx.is_main:
+        report_path = os.path.join(args.output_dir, "metrics.json")
+        log_report(report, f"final (best {selection} checkpoint) test")
+        LOG.info("metrics written to %s", report_path)
