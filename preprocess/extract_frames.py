@@ -28,7 +28,6 @@ import sys
 from typing import Dict, Optional, Tuple
 
 import cv2
-from tqdm import tqdm
 
 from dataloaders.frame_layout import (FAILURES_NAME, FRAMES_FOLDER, MANIFEST_NAME, PARTIAL_PREFIX, FrameRecord,
                                       frame_file_name, frame_folder, has_manifest, read_manifest)
@@ -39,6 +38,7 @@ from dataloaders.video_files import VIDEO_EXTENSIONS, index_videos_by_stem
 from dataloaders.video_timeline import timeline_native_indices
 from modules.atomic_file import atomic_path
 from modules.errors import InputError
+from modules.progress import progress
 
 JPEG_QUALITY = 90  # ~8 KB per 298 x 224 frame of bench/data_loading.py's generated videos
 
@@ -140,7 +140,7 @@ def extract_frames(video_dir: str, output_dir: str, fps: float = 1.0, short_side
         pool = multiprocessing.Pool(workers, initializer=_disable_opencv_threads) if workers > 1 else None
         try:
             results = pool.imap_unordered(extract_video, tasks) if pool else map(extract_video, tasks)
-            for record, failure in tqdm(results, total=len(tasks), desc="extracting frames", unit="video"):
+            for record, failure in progress(results, desc="extracting frames", total=len(tasks), unit="video"):
                 if record is not None:
                     manifest.write(record.to_json() + "\n")
                     manifest.flush()

@@ -26,7 +26,7 @@ def damage_entropy_coded_data(data: bytes) -> bytes:
     damaged = bytearray(data)
     start_of_scan = data.index(b"\xff\xda")
     scan = start_of_scan + 2 + int.from_bytes(data[start_of_scan + 2:start_of_scan + 4], "big")
-    for position in range(scan + 40, len(data) - 8, 29):
+    for position in range(scan + 8, len(data) - 8, 13):
         if damaged[position] != 0xFF and damaged[position - 1] != 0xFF:  # leave stuffed bytes alone
             damaged[position] ^= 0x5A
             damaged[position] = damaged[position] if damaged[position] != 0xFF else 0x11
