@@ -12,6 +12,9 @@ def warn_from_a_worker():
 
 
 def test_warnings_of_every_logger_and_of_forked_workers_reach_log_txt(tmp_path, capsys):
+    # An earlier run in this test process captured warnings, and pytest has since restored
+    # warnings.showwarning behind logging's back: un-capture so that setup_logging captures anew.
+    logging.captureWarnings(False)
     setup_logging(str(tmp_path), is_main=True)
     setup_logging(str(tmp_path), is_main=True)  # a second run in the same process replaces the handlers
     logging.getLogger("dllfa").info("training 22 pairs")
