@@ -8,9 +8,11 @@ import re
 import shutil
 
 import main_task_retrieval
+from tests import test_main_task_retrieval
 from tests.test_jpeg_decoding import damage_entropy_coded_data
-from tests.test_main_task_retrieval import synthetic  # noqa: F401 (the module's fixture: videos, frames)
 from tests.test_truncated_videos import truncate
+
+synthetic = test_main_task_retrieval.synthetic  # the driver tests' fixture: annotations, videos, frames
 
 
 def run_main(synthetic, name, features, annotations=None, task="--do_eval"):
