@@ -2,6 +2,7 @@
 same, the literature's recipe as defaults (DESIGN.md section 5), and the model flags that a
 checkpoint must be evaluated with."""
 import argparse
+import math
 import os
 from typing import Dict, List
 
@@ -88,9 +89,38 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     return args
 
 
+# Bounds of the numeric flags: a value outside is an argparse error (exit status 2) instead of
+# a division by zero, an empty loader or a loss that rises. NaN and infinity are never allowed.
+AT_LEAST = {"seed": 0,  # numpy's generators take non-negative seeds
+            "max_words": 3,  # SOT, one word, EOT
+            "max_frames": 1, "num_thread_reader": 0, "cross_num_hidden_layers": 1, "attention_dim": 1,
+            "epochs": 1, "batch_size": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
+            "warmup_proportion": 0, "gradient_accumulation_steps": 1, "freeze_layer_num": -1, "n_display": 1}
+ABOVE = {"lr": 0, "max_grad_norm": 0, "sim_memory_mb": 0}
+AT_MOST = {"warmup_proportion": 1}
+
+
+def numeric_flag_problem(flag: str, value) -> str:
+    """Why `value` is not allowed for `--flag` (empty if it is)."""
+    if not math.isfinite(value):
+        return f"--{flag} must be a finite number, got {value}"
+    if flag in AT_LEAST and value < AT_LEAST[flag]:
+        return f"--{flag} must be at least {AT_LEAST[flag]}, got {value}"
+    if flag in ABOVE and not value > ABOVE[flag]:
+        return f"--{flag} must be greater than {ABOVE[flag]}, got {value}"
+    if flag in AT_MOST and value > AT_MOST[flag]:
+        return f"--{flag} must be at most {AT_MOST[flag]}, got {value}"
+    return ""
+
+
 def check_args(parser, args) -> None:
     if not (args.do_train or args.do_eval):
         parser.error("nothing to do: give --do_train and/or --do_eval")
+    for flag, value in vars(args).items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            problem = numeric_flag_problem(flag, value)
+            if problem:
+                parser.error(problem)
     if args.dllfa_fusion != "learned":
         try:
             fusion = float(args.dllfa_fusion)

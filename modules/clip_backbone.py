@@ -20,6 +20,7 @@ from torch import nn
 
 from modules.clip_checkpoint import match_state_dict, read_clip_state_dict
 from modules.errors import InputError
+from modules.tokenizer import positions_through_eot
 
 # Small architectures of this project (tests, CPU demo). Text width == embed_dim so that the
 # temporal encoder can be initialised from the text blocks, as with the real models.
@@ -116,6 +117,6 @@ class ClipBackbone(nn.Module):
         words = words.float()
         eot_position = tokens.argmax(dim=-1)  # EOT has the largest id in CLIP's vocabulary
         sentence = words[torch.arange(tokens.shape[0], device=tokens.device), eot_position]  # [B, D]
-        word_mask = tokens != 0  # [B, L]; padding is token 0
+        word_mask = positions_through_eot(tokens)  # [B, L]; by position: id 0 is padding but also "!"
         word_mask[:, 0] = False  # position 0 is SOT, not a word
         return sentence, words, word_mask

@@ -7,9 +7,9 @@ from typing import Optional
 
 import torch
 import torch.distributed as dist
-from tqdm import tqdm
 
 from modules.distributed import DistributedContext, is_distributed
+from modules.progress import progress
 
 
 class TrainingDiverged(RuntimeError):
@@ -36,7 +36,7 @@ def train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, stat
     `ddp_model` the same wrapped for DDP (or the model itself in a single process)."""
     ddp_model.train()
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", disable=not ctx.is_main)
+    bar = progress(loader, desc=f"epoch {state.epoch + 1}", unit="step", disable=not ctx.is_main)
     for batch in bar:
         tokens = batch["tokens"].to(ctx.device, non_blocking=True)
         video = batch["video"].to(ctx.device, non_blocking=True)
