@@ -34,7 +34,9 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                       help="9k/7k: train csv + 1k-A test; full: official train/validate/test (multi-caption)")
     data.add_argument("--max_words", type=int, default=32)
     data.add_argument("--max_frames", type=int, default=12)
-    data.add_argument("--slice_framepos", default="uniform", help="head|tail|uniform (or CLIP4Clip's 0|1|2)")
+    data.add_argument("--slice_framepos", default="uniform",
+                      help="uniform (middle of equal segments, X-Pool's) | linspace (first to last evenly, CLIP4Clip's) "
+                           "| head | tail; CLIP4Clip's 0|1|2 = head|tail|linspace")
     data.add_argument("--train_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
     data.add_argument("--eval_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
     data.add_argument("--train_random_offset", action="store_true",
