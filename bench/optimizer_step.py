@@ -66,9 +66,10 @@ def subsample(tensor: torch.Tensor, stride: int) -> torch.Tensor:
 
 
 def mean_step(mode: str, measured: Dict[str, object], grad_rms: Dict[str, float], lr: float, steps: int,
-              stride: int, seed: int) -> float:
-    """Mean |w_{t+1} - w_t| over `steps` steps and all sampled elements. The samples of all tensors
-    that share a dtype and a weight decay are trained as one flat tensor (the updates are elementwise)."""
+              stride: int, seed: int) -> Dict[str, float]:
+    """Mean |w_{t+1} - w_t| over `steps` steps and all sampled elements, and the share of elements
+    that never moved. The samples of all tensors that share a dtype and a weight decay are trained as
+    one flat tensor (the updates are elementwise)."""
     recipe_name, fp16 = MODES[mode]
     recipe = RECIPES[recipe_name]
     flat: Dict[tuple, tuple] = {}  # (fp16, decay) -> ([weights], [gradient rms])
@@ -86,6 +87,7 @@ def mean_step(mode: str, measured: Dict[str, object], grad_rms: Dict[str, float]
     optimizer = recipe.make_optimizer(groups, 0.0)  # no per-parameter clip: a no-op after the global clip
     generator = torch.Generator().manual_seed(seed)
     total_elements = sum(p.numel() for p in params)
+    start = [p.detach().to(torch.float32, copy=True) for p in params]
     moved = 0.0
     for _ in range(steps):
         for parameter, scale in zip(params, scales):
@@ -94,7 +96,8 @@ def mean_step(mode: str, measured: Dict[str, object], grad_rms: Dict[str, float]
         before = [p.detach().to(torch.float32, copy=True) for p in params]
         optimizer.step()
         moved += sum(float((p.detach().float() - b).abs().sum()) for p, b in zip(params, before)) / total_elements
-    return moved / steps
+    unchanged = sum(int((p.detach().float() == s).sum()) for p, s in zip(params, start)) / total_elements
+    return {"step": moved / steps, "unchanged": unchanged}
 
 
 def run(steps: int, lrs: List[float], stride: int, clips: int, frames: int, seed: int) -> Dict[str, object]:
@@ -124,17 +127,19 @@ def _number(value: float) -> str:
 def markdown(result: Dict[str, object]) -> str:
     lines = [f"Mean |weight change| per step of CLIP ViT-B/32 over {result['steps']} steps at a constant CLIP learning "
              f"rate (`python -m bench.optimizer_step`; every {result['stride']}th weight of each of its "
-             f"{result['tensors']} trainable tensors, {result['sampled_elements']:,} of {result['trainable_elements']:,} "
+             f"{result['tensors']} trainable tensors (`--freeze_layer_num 0`), {result['sampled_elements']:,} of {result['trainable_elements']:,} "
              "weights). Gradients: Gaussian, each tensor with its rms *measured* on one ViT-B/32 training step "
              f"(random init, {result['clips']} clips x {result['frames']} frames of random pixels; norm "
              f"{result['norm_before_clip']:.1f} clipped to 1; per-tensor rms {_number(result['rms_min'])} to "
              f"{_number(result['rms_max'])}, median {_number(result['rms_median'])}), or one rms for all.", "",
              "| gradients | CLIP lr | BertAdam, fp16 weights (`clip4clip`) | BertAdam, fp32 weights | AdamW b2 0.98 "
-             "(`adamw`) | AdamW b2 0.999 (`xpool`) | fp16 / fp32 BertAdam |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "(`adamw`) | AdamW b2 0.999 (`xpool`) | fp16 / fp32 BertAdam | weights never moved in the fp16 run |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in result["rows"]:
+        fp16, fp32 = row["bertadam_fp16"], row["bertadam_fp32"]
         lines.append(f"| {row['gradients']} | {_number(row['lr'])} | " + " | ".join(
-            _number(row[mode]) for mode in MODES) + f" | {row['bertadam_fp16'] / row['bertadam_fp32']:.0f}x |")
+            _number(row[mode]["step"]) for mode in MODES) +
+            f" | {fp16['step'] / fp32['step']:.1f}x | {100 * fp16['unchanged']:.0f}% |")
     return "\n".join(lines) + "\n"
 
 

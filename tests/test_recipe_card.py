@@ -15,12 +15,14 @@ NOT_RECIPE = {"--do_train", "--datatype", "--msrvtt_split", "--data_path", "--fe
               "--pretrained_clip_name", "--clip_checkpoint", "--sim_header"}
 
 
-def card_rows():
+def card_section() -> str:
     with open(os.path.join(REPO, "README.md")) as handle:
-        readme = handle.read()
-    section = readme.split("\n## Recipe card\n", 1)[1].split("\n## ", 1)[0]
+        return handle.read().split("\n## Recipe card\n", 1)[1].split("\n## ", 1)[0]
+
+
+def card_rows():
     rows = []
-    for line in section.splitlines():
+    for line in card_section().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].startswith("`train_"):
             heads = re.findall(r"`(\w+)`", cells[1])
@@ -69,3 +71,10 @@ def test_each_launcher_passes_its_card_row(launcher, heads, card_flags, tmp_path
         recipe = {flag: value for flag, value in as_pairs(argv).items() if flag not in NOT_RECIPE}
         assert recipe == as_pairs(card_flags), (launcher, head)
         get_args(argv)  # the CLI accepts every flag and value
+
+
+def test_the_card_shows_the_effective_step_benchmark():
+    block = card_section().split("<!-- BEGIN generated: bench/optimizer_step.md -->\n", 1)[1]
+    block = block.split("<!-- END generated: bench/optimizer_step.md -->", 1)[0]
+    with open(os.path.join(REPO, "bench", "optimizer_step.md")) as handle:
+        assert block == handle.read()  # what `make bench` wrote, pasted by scripts/sync_readme.py
