@@ -13,9 +13,10 @@ warmup then cosine schedule applied as a per-step LambdaLR multiplier (so checkp
   its warmup_cosine schedule (modules/optimization.py:26-29 there): rate 0 at step 0, linear
   to 1 at warmup_proportion of the steps, then 0.5 (1 + cos(pi x)) of the overall progress x
   (a drop from 1 to 0.976 at the end of the warmup, as there).
-- `xpool` (layer6ai-labs/xpool train.py:50-63): AdamW with torch's defaults betas (0.9, 0.999),
-  eps 1e-6, the same weight decay on every parameter; warmup from 0 over int(0.1 x steps)
-  steps, then cosine to zero (get_cosine_schedule_with_warmup).
+- `xpool` (layer6ai-labs/xpool train.py:50-63): AdamW with X-Pool's betas (0.9, 0.999) and eps
+  1e-6 (modules/optimization.py:110-118 there), the same weight decay on every parameter; warmup
+  from 0 over int(0.1 x steps) steps, then cosine to zero (get_cosine_schedule_with_warmup).
+  torch's AdamW decays before the step where X-Pool's decays after it: a difference of order lr^2.
 """
 import math
 from typing import Callable, Dict, List, NamedTuple
@@ -138,14 +139,13 @@ OPTIMIZERS = tuple(RECIPES)
 
 
 def build_optimizer(model: nn.Module, lr: float, coef_lr: float, weight_decay: float,
-                    total_steps: int, warmup_proportion: float, optimizer: str = "adamw",
+                    total_steps: int, warmup_proportion: float, recipe: str = "adamw",
                     max_grad_norm: float = 1.0):
-    """The `optimizer` recipe's optimizer + LambdaLR(schedule) + its parameter groups.
+    """The recipe's (`--optimizer`) optimizer + LambdaLR(its schedule) + its parameter groups.
     `max_grad_norm` is also BertAdam's per-parameter clip (CLIP4Clip clips at 1.0 both globally
     and per parameter); <= 0 turns it off."""
-    recipe = RECIPES[optimizer]
-    groups = build_param_groups(model, lr, coef_lr, weight_decay, no_weight_decay=recipe.no_weight_decay)
-    torch_optimizer = recipe.make_optimizer([{k: v for k, v in g.items() if k != "names"} for g in groups],
-                                            max_grad_norm)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(torch_optimizer, recipe.schedule(total_steps, warmup_proportion))
-    return torch_optimizer, scheduler, groups
+    chosen = RECIPES[recipe]
+    groups = build_param_groups(model, lr, coef_lr, weight_decay, no_weight_decay=chosen.no_weight_decay)
+    optimizer = chosen.make_optimizer([{k: v for k, v in g.items() if k != "names"} for g in groups], max_grad_norm)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, chosen.schedule(total_steps, warmup_proportion))
+    return optimizer, scheduler, groups

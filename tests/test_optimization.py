@@ -117,6 +117,6 @@ def test_xpool_schedule_warms_up_from_zero_over_int_steps():
                                                         ("clip4clip", BertAdam, (0.9, 0.98), 0.0)])
 def test_each_recipe_builds_its_optimizer_and_schedule(recipe, kind, betas, first_lr):
     optimizer, _, _ = build_optimizer(_Model(), 1e-4, 1e-3, 0.2, total_steps=100, warmup_proportion=0.1,
-                                      optimizer=recipe)
+                                      recipe=recipe)
     assert type(optimizer) is kind and optimizer.defaults["betas"] == betas and optimizer.defaults["eps"] == 1e-6
     assert max(g["lr"] for g in optimizer.param_groups) == pytest.approx(first_lr)
