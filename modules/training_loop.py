@@ -55,7 +55,8 @@ def train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, stat
                 f"loss is {step_loss.item()} at step {state.step + 1} (epoch {state.epoch + 1}); stopped "
                 f"before the optimizer step. The last good checkpoint is {last_checkpoint} (if one was written).")
         scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        if max_grad_norm > 0:  # CLIP4Clip's global clip too (main_task_retrieval.py:278), fp16 grads included
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
