@@ -27,7 +27,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def clip_weights_file(args) -> Optional[str]:
+def clip_weights_file(args, first_on_node: bool) -> Optional[str]:
     """The file of `--clip_checkpoint`: the path itself, or the cached file of a pretrained tag. Under
     torchrun the first process of each node fetches the tag (downloading it if needed) while the
     others wait at a barrier, then find it in the cache; a file lock in `fetch_pretrained` keeps
@@ -37,14 +37,14 @@ def clip_weights_file(args) -> Optional[str]:
     fetch = partial(fetch_pretrained, args.pretrained_clip_name, args.clip_checkpoint, args.cache_dir)
     if not is_distributed():
         return fetch()
-    first_on_node = int(os.environ.get("LOCAL_RANK", "0")) == 0
     path = fetch() if first_on_node else None
     dist.barrier()
     return path if first_on_node else fetch()
 
 
 def build_model(args, device: torch.device) -> RetrievalModel:
-    backbone = ClipBackbone(args.pretrained_clip_name, checkpoint=clip_weights_file(args),
+    weights = clip_weights_file(args, first_on_node=int(os.environ.get("LOCAL_RANK", "0")) == 0)
+    backbone = ClipBackbone(args.pretrained_clip_name, checkpoint=weights,
                             activation=args.clip_activation, grad_checkpointing=args.grad_checkpointing,
                             autocast_dtype=PRECISIONS[args.precision])
     pretrained = args.clip_checkpoint is not None  # CLIP4Clip's init copies pretrained text blocks only
