@@ -88,8 +88,8 @@ def _read(path: str, load_tensors: bool) -> Tuple[Optional[Dict[str, torch.Tenso
                                       if activation else "")
             return (_unwrap(load_file(path, device="cpu"), path) if load_tensors else None), record
         if is_torchscript_archive(path):
-            archive = TorchScriptArchive(path)
-            return (_unwrap(archive.state_dict(), path) if load_tensors else None), _archive_record(archive)
+            with TorchScriptArchive(path) as archive:
+                return (_unwrap(archive.state_dict(), path) if load_tensors else None), _archive_record(archive)
         # mmap: nothing is read until used (torch.save's zip format; older files are read whole)
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
         state = _unwrap(state, path)

@@ -20,8 +20,14 @@ open_clip, OpenAI's `clip` package and CLIP4Clip put OpenAI's files, so one alre
 Once: a lock file per weights file serialises the processes that share the cache (the ranks of
 a node, several jobs); the second finds the file there. Offline, or on any download failure:
 one line naming the URL and the path to save the file at by hand (InputError).
+
+Also a command, to fill the cache where there is a network (e.g. a cluster's login node):
+
+    python -m modules.clip_download ViT-B/32 openai [--cache_dir DIR]
 """
+import argparse
 import os
+import sys
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -154,3 +160,22 @@ def fetch_pretrained(architecture: str, tag: str, cache_dir: str) -> str:
             convert_clip_checkpoint(path, _converted_path(path))
             return _converted_path(path)
         return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Download a pretrained tag of open_clip into the cache "
+                                                 "that --clip_checkpoint TAG reads; print the file.")
+    parser.add_argument("architecture", help="--pretrained_clip_name, e.g. ViT-B/32")
+    parser.add_argument("tag", help="--clip_checkpoint, e.g. openai or laion2b_s34b_b79k")
+    parser.add_argument("--cache_dir", default=default_cache_dir(), help="default: %(default)s")
+    args = parser.parse_args(argv)
+    try:
+        print(fetch_pretrained(args.architecture, args.tag, args.cache_dir))
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

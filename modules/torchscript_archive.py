@@ -59,7 +59,7 @@ _MODULE_NAME = re.compile(r"__torch__(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def is_torchscript_archive(path: str) -> bool:
-    """A zip with a top folder holding `data.pkl` and `code/` (torch.save files have no code/)."""
+    """A zip whose top folder holds a `code/` folder (torch.save files have none)."""
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as archive:
@@ -155,7 +155,8 @@ class _WeightsUnpickler(pickle.Unpickler):
 
 
 class TorchScriptArchive:
-    """The module tree of an archive, read as data; `state_dict()` reads the tensors."""
+    """The module tree of an archive, read as data; `state_dict()` reads the tensors. A context
+    manager (closes the file)."""
 
     def __init__(self, path: str):
         self.path = path
@@ -166,18 +167,29 @@ class TorchScriptArchive:
                 raise InputError(f"{path}: not a TorchScript archive (no single <name>/data.pkl)")
             self._root = pickles[0].split("/")[0]
             self.module_tree = _WeightsUnpickler(io.BytesIO(self._zip.read(pickles[0]))).load()
-        except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, TypeError, AttributeError) as error:
+        except InputError:
+            raise
+        except Exception as error:  # refused or malformed: whatever the pickle tried, it stops here
             raise InputError(f"{path}: refused to read this TorchScript archive: its data.pkl {error}") from None
         if not isinstance(self.module_tree, ScriptObject):
             raise InputError(f"{path}: not a TorchScript module (data.pkl holds a {type(self.module_tree).__name__})")
         self._declarations: Dict[str, Dict[str, Tuple[List[str], List[str]]]] = {}
         self._storages: Dict[str, torch.Tensor] = {}
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._zip.close()
+
     def modules(self) -> Iterator[Tuple[str, ScriptObject]]:
         """(dotted path, module) for the whole tree, root first ("" is the root)."""
-        stack = [("", self.module_tree)]
+        stack, seen = [("", self.module_tree)], set()
         while stack:
             path, module = stack.pop()
+            if id(module) in seen:  # a pickle can make cycles; a module tree has none
+                raise InputError(f"{self.path}: not a weights archive: the module at {path!r} appears twice")
+            seen.add(id(module))
             if not isinstance(module.state, dict):
                 raise InputError(f"{self.path}: not a weights archive: {module.module}.{module.name} restores "
                                  "itself with its own __setstate__ code (never run here), where modules that "

@@ -130,14 +130,17 @@ _STORAGE = object()
 
 
 def save_handmade_archive(path: str, tensors: Dict[str, Tuple[int, tuple, tuple]], numel: int,
-                          storage_bytes: int = None) -> None:
+                          storage_bytes: int = None, cycle: bool = False) -> None:
     """An archive whose root module declares `tensors` ({name: (offset, size, stride)}) as
-    parameters, all in one float32 storage of `numel` elements (of `storage_bytes` bytes)."""
+    parameters, all in one float32 storage of `numel` elements (of `storage_bytes` bytes);
+    `cycle`: the root also holds itself as a submodule `itself`."""
     module = types.ModuleType("__torch__")
     module.Root = _Module
     _Module.__module__, _Module.__qualname__ = module.__name__, "Root"
     root = _Module()
     root.__dict__.update({name: _Tensor(*args) for name, args in tensors.items()}, training=False)
+    if cycle:
+        root.itself = root
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):

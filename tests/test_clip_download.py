@@ -10,7 +10,7 @@ import torch
 
 from modules.clip_backbone import ClipBackbone
 from modules.clip_checkpoint import recorded_activation
-from modules.clip_download import default_cache_dir, fetch_pretrained, weights_record
+from modules.clip_download import default_cache_dir, fetch_pretrained, main, weights_record
 from modules.errors import InputError
 from tests.clip_files import save_torchscript_archive, tiny_clip
 from tests.clip_registry import WeightsServer, closed_port, openai_style_url, register_tiny_tags
@@ -36,6 +36,16 @@ def test_openai_tag_is_downloaded_once_converted_and_loaded_offline_afterwards(t
     loaded = ClipBackbone("tiny", checkpoint=path, activation="quick_gelu")
     for key, value in tiny_clip().clip.state_dict().items():
         assert torch.equal(loaded.clip.state_dict()[key], value), key
+
+
+def test_command_fills_the_cache_or_says_what_to_do(tmp_path, server, monkeypatch, capsys):
+    url, _ = openai_style_url(str(tmp_path / "served"), server.port)
+    register_tiny_tags(monkeypatch, openai=dict(url=url, quick_gelu=True))
+    cache = str(tmp_path / "cache")
+    assert main(["tiny", "openai", "--cache_dir", cache]) == 0
+    assert capsys.readouterr().out == os.path.join(cache, "ViT-tiny.safetensors") + "\n"
+    assert main(["tiny", "laion", "--cache_dir", cache]) == 2
+    assert "error: 'laion' is not a pretrained tag of tiny (open_clip lists openai)" in capsys.readouterr().err
 
 
 def test_processes_that_ask_at_once_download_once(tmp_path, server, monkeypatch):

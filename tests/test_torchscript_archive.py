@@ -105,6 +105,13 @@ def test_malformed_storages_and_tensors_are_errors(tmp_path, tensors, numel, sto
         TorchScriptArchive(path).state_dict()
 
 
+def test_a_module_tree_with_a_cycle_is_refused(tmp_path):
+    path = str(tmp_path / "handmade.pt")
+    save_handmade_archive(path, {"w": (0, (4,), (1,))}, numel=4, cycle=True)
+    with pytest.raises(InputError, match="not a weights archive: the module at 'itself' appears twice"):
+        TorchScriptArchive(path).state_dict()
+
+
 def test_files_that_are_not_archives(tmp_path):
     plain = tmp_path / "state.pt"
     torch.save({"weight": torch.ones(2)}, plain)
