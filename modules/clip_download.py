@@ -170,10 +170,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cache_dir", default=default_cache_dir(), help="default: %(default)s")
     args = parser.parse_args(argv)
     try:
-        print(fetch_pretrained(args.architecture, args.tag, args.cache_dir))
+        path = fetch_pretrained(args.architecture, args.tag, args.cache_dir)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        parser.exit(2, f"error: {error}\n")
+    print(path)
     return 0
 
 

@@ -44,7 +44,9 @@ def test_command_fills_the_cache_or_says_what_to_do(tmp_path, server, monkeypatc
     cache = str(tmp_path / "cache")
     assert main(["tiny", "openai", "--cache_dir", cache]) == 0
     assert capsys.readouterr().out == os.path.join(cache, "ViT-tiny.safetensors") + "\n"
-    assert main(["tiny", "laion", "--cache_dir", cache]) == 2
+    with pytest.raises(SystemExit) as exit_status:
+        main(["tiny", "laion", "--cache_dir", cache])
+    assert exit_status.value.code == 2
     assert "error: 'laion' is not a pretrained tag of tiny (open_clip lists openai)" in capsys.readouterr().err
 
 
