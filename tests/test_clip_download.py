@@ -105,6 +105,13 @@ def test_hub_tag_by_hand_and_through_the_hub(tmp_path, monkeypatch):
     os.makedirs(os.path.dirname(by_hand))
     torch.save(tiny_clip("gelu").clip.state_dict(), by_hand)
     assert fetch_pretrained("tiny", "laion_test", cache) == by_hand
+    # what the driver builds: the tag's activation, the cached file
+    loaded = ClipBackbone("tiny", checkpoint=by_hand, activation=weights_record("tiny", "laion_test").activation)
+    reference = tiny_clip("gelu")
+    assert loaded.activation == "gelu"
+    tokens = torch.tensor([[49406, 320, 1125, 49407]])
+    with torch.no_grad():
+        assert torch.allclose(loaded.encode_text(tokens)[0], reference.encode_text(tokens)[0], atol=1e-6)
     os.remove(by_hand)
 
     def hub(repo_id, filename, cache_dir, **kwargs):
