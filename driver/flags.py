@@ -9,6 +9,10 @@ from typing import Dict, List
 import torch
 
 from dataloaders.registry import DATATYPES
+from modules.clip_backbone import resolve_activation
+from modules.clip_checkpoint import ACTIVATIONS
+from modules.clip_download import default_cache_dir, weights_record
+from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
 from modules.retrieval_heads import HEAD_NAMES
 
@@ -53,8 +57,10 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
 
     model = parser.add_argument_group("model")
     model.add_argument("--pretrained_clip_name", default="ViT-B/32", help="CLIP architecture (open_clip name)")
-    model.add_argument("--clip_checkpoint", help="local CLIP weights (OpenAI .pt, state dict or .safetensors); "
-                                                 "without it CLIP starts from random weights")
+    model.add_argument("--clip_checkpoint",
+                       help="CLIP weights: a pretrained tag of open_clip for --pretrained_clip_name (openai, "
+                            "laion2b_s34b_b79k, ...; downloaded once into --cache_dir) or a file (OpenAI .pt, "
+                            "state dict, .safetensors); without it CLIP starts from random weights")
     model.add_argument("--sim_header", choices=HEAD_NAMES, default="dllfa")
     model.add_argument("--cross_num_hidden_layers", type=int, default=4, help="temporal encoder layers")
     model.add_argument("--attention_dim", type=int, default=64, help="key width of the text-to-frame attention")
@@ -64,6 +70,13 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
                             "for backbones whose frames of one video are nearly the same vector (README)")
     model.add_argument("--dllfa_fusion", default="0.5", help="weight of the frame level (0-1), or 'learned'")
+    # CLIP weights: the activation they were trained with, where tags are downloaded to
+    model.add_argument("--clip_activation", choices=ACTIVATIONS,
+                       help="activation of CLIP's MLPs; by default what the weights record (OpenAI: quick_gelu; "
+                            "open_clip tags: their config), quick_gelu without weights; needed for a file that "
+                            "records none, and must agree with one that does")
+    model.add_argument("--cache_dir", default=default_cache_dir(),
+                       help="where pretrained tags are downloaded (default $XDG_CACHE_HOME/clip, else ~/.cache/clip)")
     model.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
     model.add_argument("--grad_checkpointing", action="store_true")
 
@@ -98,6 +111,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     evaluation.add_argument("--save_sim", action="store_true", help="write sim_matrix.npy and caption_video_index.npy")
     args = parser.parse_args(argv)
     check_args(parser, args)
+    settle_clip_activation(parser, args)
     return args
 
 
@@ -124,6 +138,17 @@ def numeric_flag_problem(flag: str, value) -> str:
     if flag in AT_MOST and value > AT_MOST[flag]:
         return f"--{flag} must be at most {AT_MOST[flag]}, got {value}"
     return ""
+
+
+def settle_clip_activation(parser, args) -> None:
+    """Set `--clip_activation` to the one the model will be built with, before config.json records
+    it: from the tag or file of `--clip_checkpoint` (read as little as possible, nothing downloaded)."""
+    try:
+        record = weights_record(args.pretrained_clip_name, args.clip_checkpoint)
+        args.clip_activation = resolve_activation(args.pretrained_clip_name, record, args.clip_activation,
+                                                  args.clip_checkpoint)
+    except InputError as error:
+        parser.exit(2, f"error: {error}\n")
 
 
 def check_args(parser, args) -> None:
@@ -155,7 +180,9 @@ def check_args(parser, args) -> None:
 # Flags that change what a model computes without changing its parameter shapes: a checkpoint
 # evaluated with other values would load and give other numbers.
 MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering")
+               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation")
+# The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
+MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu"}  # every CLIP used QuickGELU then
 
 
 def differing_model_flags(args, checkpoint: Dict) -> List[str]:
@@ -169,6 +196,8 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
         return value
 
     config = checkpoint.get("config") or {}
+    if config:
+        config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
     return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
             if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
 

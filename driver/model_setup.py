@@ -1,13 +1,20 @@
-"""Build the model from the flags: CLIP backbone, head, frozen layers; seeding."""
+"""Build the model from the flags: CLIP weights (a file or a pretrained tag), backbone, head,
+frozen layers; seeding."""
 import logging
+import os
 import random
+from functools import partial
+from typing import Optional
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from driver.flags import PRECISIONS
 from modules.clip_backbone import ClipBackbone
+from modules.clip_download import fetch_pretrained, pretrained_config
 from modules.clip_fp16 import convert_clip_to_fp16
+from modules.distributed import is_distributed
 from modules.optimization import freeze_clip_layers
 from modules.retrieval_heads import build_head
 from modules.retrieval_model import RetrievalModel
@@ -21,9 +28,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def clip_weights_file(args, first_on_node: bool) -> Optional[str]:
+    """The file of `--clip_checkpoint`: the path itself, or the cached file of a pretrained tag. Under
+    torchrun the first process of each node fetches the tag (downloading it if needed) while the
+    others wait at a barrier, then find it in the cache; a file lock in `fetch_pretrained` keeps
+    nodes or jobs that share the cache from downloading it twice."""
+    if args.clip_checkpoint is None or pretrained_config(args.pretrained_clip_name, args.clip_checkpoint) is None:
+        return args.clip_checkpoint
+    fetch = partial(fetch_pretrained, args.pretrained_clip_name, args.clip_checkpoint, args.cache_dir)
+    if not is_distributed():
+        return fetch()
+    path = fetch() if first_on_node else None
+    dist.barrier()
+    return path if first_on_node else fetch()
+
+
 def build_model(args, device: torch.device) -> RetrievalModel:
-    backbone = ClipBackbone(args.pretrained_clip_name, checkpoint=args.clip_checkpoint,
-                            grad_checkpointing=args.grad_checkpointing, autocast_dtype=PRECISIONS[args.precision])
+    weights = clip_weights_file(args, first_on_node=int(os.environ.get("LOCAL_RANK", "0")) == 0)
+    backbone = ClipBackbone(args.pretrained_clip_name, checkpoint=weights,
+                            activation=args.clip_activation, grad_checkpointing=args.grad_checkpointing,
+                            autocast_dtype=PRECISIONS[args.precision])
     pretrained = args.clip_checkpoint is not None  # CLIP4Clip's init copies pretrained text blocks only
     head = build_head(args.sim_header, embed_dim=backbone.embed_dim, max_frames=args.max_frames,
                       temporal_layers=args.cross_num_hidden_layers,

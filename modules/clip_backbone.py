@@ -11,7 +11,16 @@
 Weights stay fp32 ("master weights"); `autocast_dtype` runs the towers under autocast.
 With CLIP4Clip's fp16 weights (modules/clip_fp16.py) the towers' inputs are cast to the
 weight dtype, as CLIP4Clip does; the outputs are fp32 either way.
-OpenAI weights were trained with QuickGELU, so every architecture here is built with it.
+
+Activation: the MLPs use the activation the weights were trained with (`resolve_activation`):
+QuickGELU for OpenAI's, GELU for most open_clip weights. It comes from what the weights record
+(`modules/clip_checkpoint.py`; for a pretrained tag, open_clip's registry), from an open_clip
+`-quickgelu` architecture name, or from the caller; weights that record nothing need the caller
+to say. Without weights (random init: the project's tiny/small configs, tests, the demo) it is
+QuickGELU, the activation of the CLIP4Clip lineage.
+
+Architectures: the project's `tiny`/`small` and open_clip's CLIP configs with CLIP's own text
+tower (49408-token BPE, causal mask, EOT pooling), which is what `encode_text` reproduces.
 """
 from typing import Optional, Tuple
 
@@ -20,7 +29,7 @@ import torch
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import nn
 
-from modules.clip_checkpoint import match_state_dict, read_clip_state_dict
+from modules.clip_checkpoint import ACTIVATIONS, ActivationRecord, match_state_dict, read_clip_weights
 from modules.errors import InputError
 from modules.tokenizer import positions_through_eot
 
@@ -36,8 +45,36 @@ PROJECT_CONFIGS = {
 }
 
 
-def clip_architecture_config(name: str) -> dict:
-    """open_clip config for `name` ("ViT-B/32" and "ViT-B-32" both accepted) with QuickGELU."""
+DEFAULT_ACTIVATION = "quick_gelu"  # without weights: the CLIP4Clip lineage's (OpenAI's) activation
+CLIP_VOCAB_SIZE = 49408
+
+
+def _unsupported_text_tower(config: dict) -> Optional[str]:
+    """Why `encode_text`'s path (CLIP's BPE, causal mask, EOT pooling) would not compute this config."""
+    text = config.get("text_cfg", {})
+    if config.get("custom_text") or "hf_model_name" in text or "timm_model_name" in config.get("vision_cfg", {}):
+        return "a text or vision tower from another library"
+    if text.get("vocab_size", CLIP_VOCAB_SIZE) != CLIP_VOCAB_SIZE or "hf_tokenizer_name" in text:
+        return "another tokenizer than CLIP's BPE"
+    if text.get("pool_type", "argmax") != "argmax" or text.get("no_causal_mask") or text.get("embed_cls"):
+        return "another text pooling or attention mask than CLIP's"
+    return None
+
+
+def _checked(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise InputError(f"unknown CLIP activation {activation!r}; use one of {', '.join(ACTIVATIONS)}")
+    return activation
+
+
+def architecture_activation(name: str) -> Optional[str]:
+    """The activation an architecture's name fixes: open_clip's `*-quickgelu` configs say QuickGELU."""
+    config = None if name in PROJECT_CONFIGS else open_clip.get_model_config(name.replace("/", "-"))
+    return "quick_gelu" if config and config.get("quick_gelu") else None
+
+
+def clip_architecture_config(name: str, activation: str = DEFAULT_ACTIVATION) -> dict:
+    """open_clip config for `name` ("ViT-B/32" and "ViT-B-32" both accepted) with `activation`."""
     if name in PROJECT_CONFIGS:
         config = {k: dict(v) if isinstance(v, dict) else v for k, v in PROJECT_CONFIGS[name].items()}
     else:
@@ -47,27 +84,59 @@ def clip_architecture_config(name: str) -> dict:
             raise InputError(f"unknown CLIP architecture {name!r}; use one of {sorted(PROJECT_CONFIGS)} "
                              f"or an open_clip name such as {', '.join(vits[:6])}, ...")
         config = dict(config)
-    config["quick_gelu"] = True
+        unsupported = _unsupported_text_tower(config)
+        if unsupported:
+            raise InputError(f"CLIP architecture {name!r} has {unsupported}; this repository computes CLIP's "
+                             "own text tower (ViT-*, RN* configs of open_clip)")
+    config["quick_gelu"] = _checked(activation) == "quick_gelu"
     return config
 
 
+def resolve_activation(architecture: str, record: Optional[ActivationRecord], requested: Optional[str],
+                       source: Optional[str]) -> str:
+    """The activation to build `architecture` with, for weights `source` (None: random init) whose
+    file or tag says `record`, when the caller asks for `requested` (None: not asked).
+
+    What the weights or the architecture name record wins; a request that contradicts it is an
+    error (it would compute something the weights were not trained for). Weights that record
+    nothing need a request; without weights the default is QuickGELU."""
+    statements = []  # (activation, who says it), most authoritative first
+    if record and record.activation:
+        statements.append((record.activation, f"{source} ({record.evidence})"))
+    if architecture_activation(architecture):
+        statements.append((architecture_activation(architecture), f"the architecture name {architecture}"))
+    if requested:
+        statements.append((_checked(requested), "--clip_activation"))
+    if len({activation for activation, _ in statements}) > 1:
+        raise InputError("contradictory CLIP activation: " + "; ".join(f"{who} says {activation}"
+                                                                       for activation, who in statements))
+    if statements:
+        return statements[0][0]
+    if source:
+        raise InputError(f"{source}: the weights do not record their activation (OpenAI's were trained with "
+                         "quick_gelu, most LAION / DataComp ones with gelu): pass --clip_activation quick_gelu or gelu")
+    return DEFAULT_ACTIVATION
+
+
 class ClipBackbone(nn.Module):
+    """`activation`: None takes it from the checkpoint (an error when it records none) or, without
+    a checkpoint, QuickGELU; a value must agree with what the checkpoint records."""
+
     def __init__(self, architecture: str = "ViT-B-32", checkpoint: Optional[str] = None,
-                 grad_checkpointing: bool = False, autocast_dtype: Optional[torch.dtype] = None):
+                 grad_checkpointing: bool = False, autocast_dtype: Optional[torch.dtype] = None,
+                 activation: Optional[str] = None):
         super().__init__()
         self.architecture = architecture
-        self.config = clip_architecture_config(architecture)
+        weights = read_clip_weights(checkpoint) if checkpoint else None
+        self.activation = resolve_activation(architecture, weights.record if weights else None, activation, checkpoint)
+        self.config = clip_architecture_config(architecture, self.activation)
         self.clip = open_clip.model.CLIP(**self.config)
-        if checkpoint:
-            self.load_checkpoint(checkpoint)
+        if weights:
+            self.clip.load_state_dict(match_state_dict(self.clip, weights.state, checkpoint), strict=True)
         self.clip.set_grad_checkpointing(grad_checkpointing)
         self.autocast_dtype = autocast_dtype
         self.register_buffer("pixel_mean", torch.tensor(OPENAI_DATASET_MEAN).view(3, 1, 1) * 255, persistent=False)
         self.register_buffer("pixel_std", torch.tensor(OPENAI_DATASET_STD).view(3, 1, 1) * 255, persistent=False)
-
-    def load_checkpoint(self, path: str) -> None:
-        state = match_state_dict(self.clip, read_clip_state_dict(path), path)
-        self.clip.load_state_dict(state, strict=True)
 
     @property
     def embed_dim(self) -> int:

@@ -1,41 +1,36 @@
 """Convert a CLIP checkpoint (OpenAI's TorchScript `ViT-B-32.pt`, a state dict) to safetensors.
 
-OpenAI ships TorchScript archives, which need `torch.jit.load`. Converting once lets every
-later load go through safetensors, which cannot run code:
+The archive is read as data (`modules/torchscript_archive.py`): its code is never run. The
+output records the weights' activation in its metadata (QuickGELU for OpenAI's archives, read
+from their modules), so that training picks it without `--clip_activation`; for a file that
+records none, give it with `--clip_activation`:
 
     python -m preprocess.convert_clip_checkpoint ViT-B-32.pt ViT-B-32.safetensors
+    python -m preprocess.convert_clip_checkpoint laion.bin laion.safetensors --clip_activation gelu
 """
 import argparse
 import sys
 
-from safetensors.torch import save_file
-
-from modules.atomic_file import atomic_path
-from modules.clip_checkpoint import read_clip_state_dict
+from modules.clip_checkpoint import ACTIVATIONS, convert_clip_checkpoint
 from modules.errors import InputError
-
-
-def convert_clip_checkpoint(source: str, target: str) -> int:
-    """Write the weights of `source` to `target` (.safetensors); return the number of tensors."""
-    if not target.endswith(".safetensors"):
-        raise InputError(f"target must end with .safetensors: {target}")
-    state = {k: v.detach().contiguous().clone() for k, v in read_clip_state_dict(source).items()}
-    with atomic_path(target) as temporary:
-        save_file(state, temporary)
-    return len(state)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("source", help="TorchScript archive or state dict (.pt/.pth/.bin)")
+    parser.add_argument("source", help="TorchScript archive, state dict (.pt/.pth/.bin) or .safetensors")
     parser.add_argument("target", help="output .safetensors file")
+    parser.add_argument("--clip_activation", choices=ACTIVATIONS,
+                        help="the activation the weights were trained with, for a source that does not record it")
     args = parser.parse_args(argv)
     try:
-        count = convert_clip_checkpoint(args.source, args.target)
+        weights = convert_clip_checkpoint(args.source, args.target, args.clip_activation)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {count} tensors to {args.target}")
+    activation = weights.record.activation
+    print(f"wrote {len(weights.state)} tensors to {args.target}; activation: "
+          + (f"{activation} ({weights.record.evidence})" if activation else
+             "not recorded (train with --clip_activation, or convert again with it)"))
     return 0
 
 

@@ -4,8 +4,9 @@
 #   GPUS_PER_NODE    processes per node (default: number of visible GPUs, 1 without GPUs)
 #   NNODES           nodes (default 1); NODE_RANK (default 0)
 #   MASTER_ADDR      rendezvous host (default 127.0.0.1); MASTER_PORT (default 29500)
-#   CLIP_CHECKPOINT  OpenAI CLIP weights (.pt / .safetensors)  (default: $REPO/weights/ViT-B-32.pt;
-#                    set but empty: none, e.g. for eval.sh, whose --init_model holds all the weights)
+#   CLIP_CHECKPOINT  CLIP weights: an open_clip pretrained tag of CLIP_NAME (default openai: OpenAI's weights,
+#                    downloaded once into ~/.cache/clip, README "CLIP weights") or a file (.pt / .safetensors);
+#                    set but empty: none, e.g. for eval.sh, whose --init_model holds all the weights
 #   CLIP_NAME        CLIP architecture (default ViT-B/32)
 #   HEAD             --sim_header (default dllfa)
 #   OUTPUT_DIR       where the run writes (default runs/<launcher name>_<head>)
@@ -18,7 +19,7 @@ NNODES="${NNODES:-1}"
 NODE_RANK="${NODE_RANK:-0}"
 MASTER_ADDR="${MASTER_ADDR:-127.0.0.1}"
 MASTER_PORT="${MASTER_PORT:-29500}"
-CLIP_CHECKPOINT="${CLIP_CHECKPOINT-$REPO/weights/ViT-B-32.pt}"
+CLIP_CHECKPOINT="${CLIP_CHECKPOINT-openai}"
 CLIP_NAME="${CLIP_NAME:-ViT-B/32}"
 HEAD="${HEAD:-dllfa}"
 LAUNCHER="$(basename "$0" .sh)"

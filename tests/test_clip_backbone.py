@@ -3,21 +3,91 @@ import pytest
 import torch
 from torch import nn
 
-from modules.clip_backbone import ClipBackbone
+from modules.clip_backbone import ClipBackbone, architecture_activation, clip_architecture_config, resolve_activation
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
+from tests.clip_files import save_torchscript_archive, tiny_clip
 
 CAPTIONS = ["a red circle moves from left to right", "a small blue square grows", "a cat"]
 
 
-def test_quick_gelu_is_used(tiny_backbone):
-    activations = [m for m in tiny_backbone.modules() if isinstance(m, (nn.GELU, open_clip.model.QuickGELU))]
-    assert activations and all(isinstance(m, open_clip.model.QuickGELU) for m in activations)
+def activation_modules(backbone):
+    return {type(m).__name__ for m in backbone.modules() if isinstance(m, (nn.GELU, open_clip.model.QuickGELU))}
 
 
-def test_named_openai_architecture_builds_with_quick_gelu():
-    config = ClipBackbone.__init__.__globals__["clip_architecture_config"]("ViT-B/32")
-    assert config["quick_gelu"] and config["vision_cfg"]["patch_size"] == 32 and config["embed_dim"] == 512
+def test_quick_gelu_is_the_default_without_weights(tiny_backbone):
+    assert tiny_backbone.activation == "quick_gelu" and activation_modules(tiny_backbone) == {"QuickGELU"}
+    assert activation_modules(ClipBackbone("tiny", activation="gelu")) == {"GELU"}
+
+
+def test_named_architecture_builds_with_the_activation_asked_for():
+    config = clip_architecture_config("ViT-B/32", "gelu")
+    assert not config["quick_gelu"] and config["vision_cfg"]["patch_size"] == 32 and config["embed_dim"] == 512
+    assert clip_architecture_config("ViT-B/32")["quick_gelu"]
+    assert architecture_activation("ViT-B-32-quickgelu") == "quick_gelu" and architecture_activation("ViT-B-32") is None
+    with pytest.raises(InputError, match="the architecture name ViT-B-32-quickgelu says quick_gelu; "
+                                         "--clip_activation says gelu"):
+        resolve_activation("ViT-B-32-quickgelu", None, "gelu", None)
+
+
+@pytest.mark.parametrize("name,reason", [("ViT-L-14-CLIPA", "another tokenizer"), ("ViT-B-16-SigLIP", "another library"),
+                                         ("ViT-H-14-worldwide", "another tokenizer")])
+def test_architectures_whose_text_tower_we_do_not_compute_are_refused(name, reason):
+    with pytest.raises(InputError, match=f"{name}' has .*{reason}"):
+        clip_architecture_config(name)
+
+
+def test_gelu_and_quick_gelu_give_different_features_from_the_same_weights():
+    tokens = CaptionTokenizer(32)(CAPTIONS).tokens
+    video = torch.randint(0, 256, (1, 2, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quick, gelu = tiny_clip("quick_gelu"), tiny_clip("gelu")
+    assert all(torch.equal(a, b) for a, b in zip(quick.state_dict().values(), gelu.state_dict().values()))
+    with torch.no_grad():
+        assert (quick.encode_text(tokens)[0] - gelu.encode_text(tokens)[0]).abs().max() > 1e-2
+        assert (quick.encode_frames(video, torch.ones(1, 2)) - gelu.encode_frames(video, torch.ones(1, 2))).abs().max() > 1e-2
+
+
+def open_clip_features(model, pixels, tokens):
+    with torch.no_grad():
+        return model.encode_image(pixels), model.encode_text(tokens)
+
+
+def our_features(backbone, pixels, tokens):
+    with torch.no_grad():
+        return backbone.encode_frames(pixels[:, None], torch.ones(len(pixels), 1))[:, 0], backbone.encode_text(tokens)[0]
+
+
+@pytest.mark.parametrize("activation", ["gelu", "quick_gelu"])
+def test_saved_open_clip_model_loads_to_open_clip_features(tmp_path, activation):
+    """A checkpoint saved from open_clip's own model gives its encode_image / encode_text; with the
+    other activation it would not."""
+    torch.manual_seed(5)
+    model = open_clip.model.CLIP(**clip_architecture_config("tiny", activation)).eval()
+    torch.save(model.state_dict(), tmp_path / "open_clip.pt")
+    pixels = torch.randn(3, 3, 32, 32)
+    tokens = CaptionTokenizer(77)(CAPTIONS).tokens
+    expected = open_clip_features(model, pixels, tokens)
+    loaded = ClipBackbone("tiny", checkpoint=str(tmp_path / "open_clip.pt"), activation=activation).eval()
+    for want, got in zip(expected, our_features(loaded, pixels, tokens)):
+        assert (want - got).abs().max() <= 1e-5
+    other = "quick_gelu" if activation == "gelu" else "gelu"
+    wrong = ClipBackbone("tiny", checkpoint=str(tmp_path / "open_clip.pt"), activation=other).eval()
+    assert (expected[1] - our_features(wrong, pixels, tokens)[1]).abs().max() > 1e-3
+
+
+def test_openai_archive_computes_what_openai_weights_compute(tmp_path):
+    """OpenAI's archive (fp16 weights) loads with QuickGELU, by itself, to the features of open_clip's
+    QuickGELU CLIP (open_clip's reproduction of OpenAI's model) holding the same weights."""
+    path = str(tmp_path / "ViT-openai.pt")
+    save_torchscript_archive(path, "quick_gelu", openai_style=True)
+    loaded = ClipBackbone("tiny", checkpoint=path).eval()
+    assert loaded.activation == "quick_gelu"
+    reference = open_clip.model.CLIP(**clip_architecture_config("tiny", "quick_gelu")).eval()
+    reference.load_state_dict({k: v.half().float() for k, v in tiny_clip().clip.state_dict().items()})
+    pixels = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    tokens = CaptionTokenizer(77)(CAPTIONS).tokens
+    for want, got in zip(open_clip_features(reference, pixels, tokens), our_features(loaded, pixels, tokens)):
+        assert (want - got).abs().max() <= 1e-5
 
 
 def test_eot_row_of_words_is_the_sentence(tiny_backbone):

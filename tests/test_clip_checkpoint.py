@@ -5,19 +5,10 @@ import torch
 from safetensors.torch import save_file
 
 from modules.clip_backbone import ClipBackbone
+from modules.clip_checkpoint import read_clip_weights, recorded_activation, write_clip_safetensors
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-
-
-@pytest.fixture
-def trained_backbone():
-    """A tiny CLIP with non-default weights, so a failed load cannot pass by coincidence."""
-    torch.manual_seed(3)
-    backbone = ClipBackbone("tiny").eval()
-    with torch.no_grad():
-        for parameter in backbone.parameters():
-            parameter.add_(0.01 * torch.randn_like(parameter))
-    return backbone
+from tests.clip_files import save_torchscript_archive, tiny_clip
 
 
 def embeddings(backbone):
@@ -28,19 +19,18 @@ def embeddings(backbone):
         return backbone.encode_frames(video, torch.ones(2, 3)), *backbone.encode_text(tokens)[:2]
 
 
-def save_torchscript_archive(backbone, path):
-    """What OpenAI ships: a traced CLIP, with OpenAI's metadata entries in its state dict."""
-    image = torch.zeros(1, 3, 32, 32)
-    tokens = CaptionTokenizer(77)(["a photo"]).tokens
-    traced = torch.jit.trace(backbone.clip, (image, tokens), check_trace=False)
-    traced.save(path)
+def save_archive(backbone, path):
+    save_torchscript_archive(path, backbone.activation)
+
+
+def save_openai_archive(backbone, path):
+    save_torchscript_archive(path, backbone.activation, openai_style=True)
 
 
 def save_openai_style_state_dict(backbone, path):
+    """What `torch.save(openai_model.state_dict())` gives: OpenAI's metadata entries included."""
     state = dict(backbone.clip.state_dict())
-    state["input_resolution"] = torch.tensor(32)
-    state["context_length"] = torch.tensor(77)
-    state["vocab_size"] = torch.tensor(49408)
+    state.update(input_resolution=torch.tensor(32), context_length=torch.tensor(77), vocab_size=torch.tensor(49408))
     torch.save(state, path)
 
 
@@ -52,18 +42,60 @@ def save_safetensors(backbone, path):
     save_file({k: v.contiguous() for k, v in backbone.clip.state_dict().items()}, path)
 
 
-@pytest.mark.parametrize("writer,name", [
-    (save_torchscript_archive, "ViT-tiny.pt"),
-    (save_openai_style_state_dict, "state.pth"),
-    (save_wrapped_ddp_state_dict, "wrapped.bin"),
-    (save_safetensors, "model.safetensors"),
-])
-def test_every_format_loads_to_the_same_embeddings(trained_backbone, tmp_path, writer, name):
+def save_safetensors_with_activation(backbone, path):
+    write_clip_safetensors(backbone.clip.state_dict(), path, backbone.activation, "a test")
+
+
+# writer, file name, what the file records about the activation (None: nothing)
+FORMATS = [
+    (save_archive, "ViT-tiny.pt", "the archive's"),
+    (save_openai_archive, "ViT-openai.pt", "the archive's"),
+    (save_openai_style_state_dict, "state.pth", "OpenAI's metadata entries"),
+    (save_wrapped_ddp_state_dict, "wrapped.bin", None),
+    (save_safetensors, "model.safetensors", None),
+    (save_safetensors_with_activation, "recorded.safetensors", "its metadata (a test)"),
+]
+
+
+@pytest.mark.parametrize("writer,name,evidence", FORMATS)
+def test_every_format_loads_to_the_same_embeddings(tmp_path, writer, name, evidence):
+    trained = tiny_clip()
     path = str(tmp_path / name)
-    writer(trained_backbone, path)
-    loaded = ClipBackbone("tiny", checkpoint=path).eval()
-    for expected, got in zip(embeddings(trained_backbone), embeddings(loaded)):
-        assert (expected - got).abs().max() <= 1e-5
+    writer(trained, path)
+    loaded = ClipBackbone("tiny", checkpoint=path, activation=None if evidence else "quick_gelu").eval()
+    # OpenAI's archives hold fp16 weights (as the real ones do)
+    tolerance = 1e-2 if writer is save_openai_archive else 1e-5
+    for expected, got in zip(embeddings(trained), embeddings(loaded)):
+        assert (expected - got).abs().max() <= tolerance
+
+
+@pytest.mark.parametrize("activation", ["quick_gelu", "gelu"])
+@pytest.mark.parametrize("writer,name,evidence", FORMATS)
+def test_each_format_records_its_activation_or_nothing(tmp_path, writer, name, evidence, activation):
+    if writer is save_openai_style_state_dict and activation == "gelu":
+        pytest.skip("OpenAI's code has no GELU model")
+    path = str(tmp_path / name)
+    writer(tiny_clip(activation), path)
+    record = recorded_activation(path)
+    assert record == read_clip_weights(path).record
+    if evidence is None:
+        assert record.activation is None
+        with pytest.raises(InputError, match="do not record their activation .* pass --clip_activation"):
+            ClipBackbone("tiny", checkpoint=path)
+    else:
+        assert record.activation == activation and record.evidence.startswith(evidence)
+        assert ClipBackbone("tiny", checkpoint=path).activation == activation
+        other = "gelu" if activation == "quick_gelu" else "quick_gelu"
+        with pytest.raises(InputError, match=f"contradictory CLIP activation: .*{name} .* says {activation}; "
+                                             f"--clip_activation says {other}"):
+            ClipBackbone("tiny", checkpoint=path, activation=other)
+
+
+def test_unknown_activation_in_safetensors_metadata(tmp_path):
+    path = str(tmp_path / "odd.safetensors")
+    save_file({"w": torch.ones(1)}, path, metadata={"clip_activation": "relu"})
+    with pytest.raises(InputError, match="odd.safetensors: unknown clip_activation 'relu'"):
+        recorded_activation(path)
 
 
 def test_missing_checkpoint_names_the_path(tmp_path):
@@ -99,11 +131,11 @@ def test_pickled_code_is_never_run(tmp_path, monkeypatch):
     assert not (tmp_path / "PWNED_BY_CHECKPOINT").exists()
 
 
-def test_architecture_mismatch_names_the_keys(trained_backbone, tmp_path):
+def test_architecture_mismatch_names_the_keys(tmp_path):
     path = str(tmp_path / "tiny.safetensors")
-    save_safetensors(trained_backbone, path)
+    save_safetensors(tiny_clip(), path)
     with pytest.raises(InputError) as error:
-        ClipBackbone("small", checkpoint=path)
+        ClipBackbone("small", checkpoint=path, activation="quick_gelu")
     message = str(error.value)
     assert "does not match the requested architecture" in message
     assert "ln_final.weight (checkpoint (64,) vs model (128,))" in message

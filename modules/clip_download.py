@@ -1,0 +1,181 @@
+"""open_clip's pretrained tags as CLIP weights: look-up, one download into a cache, loads from it.
+
+`--clip_checkpoint openai` (or `laion2b_s34b_b79k`, ...: any tag open_clip lists for the
+architecture, `open_clip.list_pretrained_tags_by_model`) names weights in open_clip's registry
+(`open_clip/pretrained.py`): a URL and/or a Hugging Face Hub repository, the image normalisation,
+and `quick_gelu` when they were trained with QuickGELU (GELU otherwise).
+
+Where from, with open_clip's own download code: the registry's URL when it carries a checksum
+(OpenAI's `openaipublic` URLs hold the file's SHA256, open_clip's GitHub releases a prefix of it;
+`download_pretrained_from_url` checks it and downloads again over a file that fails it) or when
+there is no Hub copy; otherwise the Hub (`download_pretrained_from_hf`: verified, resumable).
+
+The cache (`--cache_dir`; default `$XDG_CACHE_HOME/clip`, i.e. `~/.cache/clip`, the folder where
+open_clip, OpenAI's `clip` package and CLIP4Clip put OpenAI's files, so one already there is used):
+- URL files: `<cache>/<file name of the URL>` (e.g. `ViT-B-32.pt`), open_clip's layout;
+- Hub files: the Hub's layout under `<cache>`, or `<cache>/<repo>/<file>` when placed by hand;
+- OpenAI's TorchScript archives are converted once (read as data, never run) to
+  `<cache>/<name>.safetensors`, whose metadata records QuickGELU; later runs load only that.
+
+Once: a lock file per weights file serialises the processes that share the cache (the ranks of
+a node, several jobs); the second finds the file there. Offline, or on any download failure:
+one line naming the URL and the path to save the file at by hand (InputError).
+
+Also a command, to fill the cache where there is a network (e.g. a cluster's login node):
+
+    python -m modules.clip_download ViT-B/32 openai [--cache_dir DIR]
+"""
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import open_clip
+from filelock import FileLock
+from open_clip.constants import HF_WEIGHTS_NAME, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+from modules.clip_checkpoint import ActivationRecord, convert_clip_checkpoint, recorded_activation
+from modules.errors import InputError
+from modules.torchscript_archive import is_torchscript_archive
+
+# Hosts whose URLs carry the file's checksum (the rule of open_clip's download_pretrained_from_url).
+_CHECKSUM_HOSTS = ("openaipublic", "mlfoundations")
+
+
+def default_cache_dir() -> str:
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clip")
+
+
+def _registry_name(architecture: str) -> str:
+    return architecture.replace("/", "-")
+
+
+def pretrained_tags(architecture: str) -> List[str]:
+    return open_clip.pretrained.list_pretrained_tags_by_model(_registry_name(architecture))
+
+
+def pretrained_config(architecture: str, tag: str) -> Optional[dict]:
+    """open_clip's registry entry of `tag` for `architecture`; None when it is not a tag of it."""
+    return open_clip.pretrained.get_pretrained_cfg(_registry_name(architecture), tag) or None
+
+
+def _checked_config(architecture: str, tag: str) -> dict:
+    config = pretrained_config(architecture, tag)
+    if config is None:
+        raise InputError(f"{tag!r} is not a pretrained tag of {architecture} (open_clip lists "
+                         f"{', '.join(pretrained_tags(architecture)) or 'none'})")
+    normalisation = (tuple(config.get("mean", OPENAI_DATASET_MEAN)), tuple(config.get("std", OPENAI_DATASET_STD)))
+    if normalisation != (tuple(OPENAI_DATASET_MEAN), tuple(OPENAI_DATASET_STD)):
+        raise InputError(f"{architecture} {tag!r} was trained on images normalised with mean {normalisation[0]} "
+                         f"and std {normalisation[1]}; this repository normalises frames as OpenAI's CLIP does")
+    return config
+
+
+def tag_record(architecture: str, tag: str) -> ActivationRecord:
+    config = _checked_config(architecture, tag)
+    return ActivationRecord("quick_gelu" if config.get("quick_gelu") else "gelu",
+                            f"open_clip's pretrained config of {_registry_name(architecture)} {tag!r}")
+
+
+def weights_record(architecture: str, checkpoint: Optional[str]) -> Optional[ActivationRecord]:
+    """What `--clip_checkpoint` (a tag of `architecture`, or a file) records about its activation,
+    without downloading or reading the weights; None without a checkpoint."""
+    if checkpoint is None:
+        return None
+    if pretrained_config(architecture, checkpoint) is not None:
+        return tag_record(architecture, checkpoint)
+    if os.path.isfile(checkpoint):
+        return recorded_activation(checkpoint)
+    raise InputError(f"CLIP checkpoint not found: {checkpoint} is no file, and not a pretrained tag of "
+                     f"{architecture} ({', '.join(pretrained_tags(architecture)) or 'open_clip lists none'})")
+
+
+@dataclass
+class _Source:
+    url: str                           # what to download by hand
+    by_hand: str                       # where to save it by hand
+    hub: Optional[Tuple[str, str]]     # (repository, file name) on the Hub; None: the URL route
+
+
+def _source(config: dict, cache_dir: str) -> _Source:
+    url, hub = config.get("url", ""), config.get("hf_hub", "")
+    if url and (any(host in url for host in _CHECKSUM_HOSTS) or not hub):
+        return _Source(url, os.path.join(cache_dir, os.path.basename(url)), None)
+    repository, file_name = os.path.split(hub)
+    file_name = file_name or HF_WEIGHTS_NAME
+    return _Source(f"https://huggingface.co/{repository}/resolve/main/{file_name}",
+                   os.path.join(cache_dir, repository, file_name), (repository, file_name))
+
+
+def _converted_path(archive: str) -> str:
+    return os.path.splitext(archive)[0] + ".safetensors"
+
+
+def _in_cache(source: _Source, cache_dir: str) -> Optional[str]:
+    """A file ready to load without the network, or None (the URL route's own files are checked
+    by open_clip's downloader, which needs no network when the file is there and whole)."""
+    if source.hub is None:
+        converted = _converted_path(source.by_hand)
+        return converted if os.path.isfile(converted) and recorded_activation(converted).activation else None
+    from huggingface_hub import try_to_load_from_cache
+    repository, file_name = source.hub
+    # open_clip's own preference: a .safetensors twin of the file first
+    for name in [*open_clip.pretrained._get_safe_alternatives(file_name), file_name]:
+        by_hand = os.path.join(cache_dir, repository, name)
+        cached = try_to_load_from_cache(repository, name, cache_dir=cache_dir)
+        for candidate in (by_hand, cached):
+            if isinstance(candidate, str) and os.path.isfile(candidate):
+                return candidate
+    return None
+
+
+def _download(source: _Source, cache_dir: str) -> str:
+    if source.hub is None:
+        return open_clip.pretrained.download_pretrained_from_url(source.url, cache_dir=cache_dir)
+    repository, file_name = source.hub
+    return open_clip.pretrained.download_pretrained_from_hf(repository, filename=file_name, cache_dir=cache_dir)
+
+
+def fetch_pretrained(architecture: str, tag: str, cache_dir: str) -> str:
+    """The local file of `architecture`'s pretrained `tag`, downloaded (and converted, for OpenAI's
+    archives) into `cache_dir` by the first process that asks; the others wait for it."""
+    source = _source(_checked_config(architecture, tag), cache_dir)
+    ready = _in_cache(source, cache_dir)
+    if ready:
+        return ready
+    os.makedirs(cache_dir, exist_ok=True)
+    lock_name = "." + (source.hub[0].replace("/", "--") if source.hub else os.path.basename(source.by_hand)) + ".lock"
+    with FileLock(os.path.join(cache_dir, lock_name)):
+        ready = _in_cache(source, cache_dir)
+        if ready:
+            return ready
+        try:
+            path = _download(source, cache_dir)
+        except Exception as error:  # offline, refused, checksum: one line, and the way by hand
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:200]
+            raise InputError(f"cannot download the CLIP weights {_registry_name(architecture)} {tag!r} ({reason}); "
+                             f"download {source.url} by hand and save it as {source.by_hand}") from None
+        if is_torchscript_archive(path):
+            convert_clip_checkpoint(path, _converted_path(path))
+            return _converted_path(path)
+        return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Download a pretrained tag of open_clip into the cache "
+                                                 "that --clip_checkpoint TAG reads; print the file.")
+    parser.add_argument("architecture", help="--pretrained_clip_name, e.g. ViT-B/32")
+    parser.add_argument("tag", help="--clip_checkpoint, e.g. openai or laion2b_s34b_b79k")
+    parser.add_argument("--cache_dir", default=default_cache_dir(), help="default: %(default)s")
+    args = parser.parse_args(argv)
+    try:
+        path = fetch_pretrained(args.architecture, args.tag, args.cache_dir)
+    except InputError as error:
+        parser.exit(2, f"error: {error}\n")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
