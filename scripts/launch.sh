@@ -7,6 +7,7 @@
 #   CLIP_CHECKPOINT  CLIP weights: an open_clip pretrained tag of CLIP_NAME (default openai: OpenAI's weights,
 #                    downloaded once into ~/.cache/clip, README "CLIP weights") or a file (.pt / .safetensors);
 #                    set but empty: none, e.g. for eval.sh, whose --init_model holds all the weights
+#   CACHE_DIR        where tags are downloaded to (--cache_dir; default ~/.cache/clip, or $XDG_CACHE_HOME/clip)
 #   CLIP_NAME        CLIP architecture (default ViT-B/32)
 #   HEAD             --sim_header (default dllfa)
 #   OUTPUT_DIR       where the run writes (default runs/<launcher name>_<head>)
@@ -49,13 +50,20 @@ require_env() {
   done
 }
 
-# launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset.
+# launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset. A tag in
+# CLIP_CHECKPOINT is fetched first, once per node and before torchrun, so that a download problem
+# (offline, say) is the one-line message and exit status 2 of `python -m modules.clip_download`.
 launch() {
+  local cache=(${CACHE_DIR:+--cache_dir "$CACHE_DIR"})
+  if [ -n "$CLIP_CHECKPOINT" ]; then
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m modules.clip_download "$CLIP_NAME" "$CLIP_CHECKPOINT" \
+      "${cache[@]}" >/dev/null || exit $?
+  fi
   set -x
   "$PYTHON" -m torch.distributed.run \
     --nnodes "$NNODES" --node_rank "$NODE_RANK" --nproc_per_node "$GPUS_PER_NODE" \
     --rdzv_backend c10d --rdzv_endpoint "$MASTER_ADDR:$MASTER_PORT" --rdzv_id "${LAUNCHER}_${HEAD}" \
     "$REPO/main_task_retrieval.py" \
     --pretrained_clip_name "$CLIP_NAME" ${CLIP_CHECKPOINT:+--clip_checkpoint "$CLIP_CHECKPOINT"} \
-    --sim_header "$HEAD" --output_dir "$OUTPUT_DIR" "$@"
+    "${cache[@]}" --sim_header "$HEAD" --output_dir "$OUTPUT_DIR" "$@"
 }

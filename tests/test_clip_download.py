@@ -47,7 +47,10 @@ def test_command_fills_the_cache_or_says_what_to_do(tmp_path, server, monkeypatc
     with pytest.raises(SystemExit) as exit_status:
         main(["tiny", "laion", "--cache_dir", cache])
     assert exit_status.value.code == 2
-    assert "error: 'laion' is not a pretrained tag of tiny (open_clip lists openai)" in capsys.readouterr().err
+    assert "error: CLIP checkpoint not found: laion is no file, and not a pretrained tag of tiny (openai)" \
+        in capsys.readouterr().err
+    weights = os.path.join(cache, "ViT-tiny.safetensors")  # a file instead of a tag: printed as it is
+    assert main(["tiny", weights]) == 0 and capsys.readouterr().out == weights + "\n"
 
 
 def test_processes_that_ask_at_once_download_once(tmp_path, server, monkeypatch):
