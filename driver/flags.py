@@ -180,9 +180,11 @@ def check_args(parser, args) -> None:
 # Flags that change what a model computes without changing its parameter shapes: a checkpoint
 # evaluated with other values would load and give other numbers.
 MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation")
+               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
+               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
 # The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
-MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu"}  # every CLIP used QuickGELU then
+MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu",  # every CLIP used QuickGELU then
+                                       "optimizer": "adamw"}
 
 
 def differing_model_flags(args, checkpoint: Dict) -> List[str]:
@@ -193,6 +195,8 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
             return str(value).replace("/", "-")
         if flag == "dllfa_fusion" and value != "learned":
             return float(value)
+        if flag == "optimizer":
+            return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike
         return value
 
     config = checkpoint.get("config") or {}

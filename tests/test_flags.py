@@ -86,3 +86,14 @@ def test_checkpoints_from_before_the_activation_flag_count_as_quick_gelu():
     assert differing_model_flags(gelu, old) == ["--clip_activation: gelu here, quick_gelu in the checkpoint"]
     assert differing_model_flags(quick, old) == []
     assert differing_model_flags(gelu, {"model": {}}) == []  # a plain state dict has no config to compare
+
+
+def test_eval_of_a_clip4clip_checkpoint_needs_clip_in_fp16_too():
+    """clip4clip runs CLIP in fp16, so its checkpoints are evaluated that way; adamw and xpool alike."""
+    trained = {"config": {"optimizer": "clip4clip"}}
+    assert differing_model_flags(get_args(REQUIRED), trained) == [
+        "--optimizer: adamw here, clip4clip in the checkpoint"]
+    assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "clip4clip"]), trained) == []
+    assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "xpool"]), {"config": {"optimizer": "adamw"}}) == []
+    assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "clip4clip"]), {"config": {"epochs": 5}}) == [
+        "--optimizer: clip4clip here, adamw in the checkpoint"]  # configs from before the flag: fp32 CLIP
