@@ -39,7 +39,7 @@ def differing_flags(args, config: Dict) -> Dict[str, List[str]]:
     differing = {"refused": [], "allowed": []}
     for flag, value in sorted(vars(args).items()):
         theirs = config.get(flag, value)  # a flag that the checkpoint's code did not have: nothing to compare
-        if json.loads(json.dumps(value)) != theirs and flag != "device":  # config's device: the one used
+        if json.loads(json.dumps(value)) != theirs and flag not in ("resume", "device"):  # config: the device used
             kind = "allowed" if flag in RESUMABLE_FLAGS else "refused"
             differing[kind].append(f"--{flag}: {value} here, {theirs} in the checkpoint")
     return differing

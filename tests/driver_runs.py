@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 
+import main_task_retrieval
 from modules.checkpointing import load_checkpoint
 from preprocess.extract_frames import extract_frames
 from preprocess.make_synthetic_dataset import make_synthetic_dataset
@@ -27,6 +28,13 @@ def driver_args(synthetic, output_dir, *extra):
             "--output_dir", str(output_dir), "--pretrained_clip_name", "tiny", "--max_words", "12",
             "--max_frames", "3", "--cross_num_hidden_layers", "1", "--num_thread_reader", "0",
             "--batch_size_val", "4", "--lr", "1e-3", "--coef_lr", "1", "--seed", "7", *extra]
+
+
+def trained_run(synthetic, name, *extra):
+    """The folder of a finished training run with the tiny flags and `extra`."""
+    output = synthetic["root"] / name
+    assert main_task_retrieval.main(driver_args(synthetic, output, *extra)) == 0
+    return output
 
 
 def eval_args(synthetic, output_dir, *extra):

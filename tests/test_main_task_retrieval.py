@@ -13,16 +13,14 @@ from driver import train as driver_train
 from modules import retrieval_model
 from modules.checkpointing import load_checkpoint
 from tests.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
-                               step_losses, synthetic)
+                               step_losses, synthetic, trained_run)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
 def straight_run(synthetic):
-    output = synthetic["root"] / "straight"
-    assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8")) == 0
-    return output
+    return trained_run(synthetic, "straight", "--epochs", "2", "--batch_size", "8")
 
 
 def test_run_writes_config_metrics_and_checkpoints(straight_run):

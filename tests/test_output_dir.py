@@ -9,14 +9,12 @@ import pytest
 
 import main_task_retrieval
 from modules.checkpointing import load_checkpoint
-from tests.driver_runs import driver_args, eval_args, read_jsonl, synthetic  # noqa: F401
+from tests.driver_runs import driver_args, eval_args, read_jsonl, synthetic, trained_run  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def finished_run(synthetic):
-    output = synthetic["root"] / "finished"
-    assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "1", "--batch_size", "8")) == 0
-    return output
+    return trained_run(synthetic, "finished", "--epochs", "1", "--batch_size", "8")
 
 
 def snapshot(folder):
