@@ -38,10 +38,10 @@ def differing_flags(args, config: Dict) -> Dict[str, List[str]]:
     checkpoint's config records, split into "refused" and "allowed" (RESUMABLE_FLAGS)."""
     differing = {"refused": [], "allowed": []}
     for flag, value in sorted(vars(args).items()):
-        theirs = config.get(flag, value)  # a flag that the checkpoint's code did not have: nothing to compare
-        if json.loads(json.dumps(value)) != theirs and flag not in ("resume", "device"):  # config: the device used
+        # a flag that the checkpoint's code did not have: nothing to compare; config's device: the one used
+        if flag in config and config[flag] != json.loads(json.dumps(value)) and flag not in ("resume", "device"):
             kind = "allowed" if flag in RESUMABLE_FLAGS else "refused"
-            differing[kind].append(f"--{flag}: {value} here, {theirs} in the checkpoint")
+            differing[kind].append(f"--{flag}: {value} here, {config[flag]} in the checkpoint")
     return differing
 
 
@@ -58,6 +58,10 @@ def _check(args) -> Optional[Dict]:
             raise InputError(f"{args.output_dir} holds a run ({', '.join(results)}): continue it with --resume, "
                              "start it afresh with --overwrite_output_dir (removes its files), or choose another "
                              "--output_dir")
+        removed = [os.path.realpath(os.path.join(args.output_dir, name)) for name in present(args.output_dir, RUN_FILES)]
+        if args.init_model and os.path.realpath(args.init_model) in removed:
+            raise InputError(f"--overwrite_output_dir would remove --init_model {args.init_model}: copy it out of "
+                             f"{args.output_dir} first, or choose another --output_dir")
         return None
     last_path = os.path.join(args.output_dir, LAST)
     if not os.path.isfile(last_path):

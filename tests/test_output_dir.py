@@ -55,6 +55,15 @@ def test_an_eval_output_is_kept_and_overwrite_output_dir_starts_afresh(synthetic
     assert log.count("evaluating ") == 1 and "removed the earlier run's files" in log
 
 
+def test_overwrite_output_dir_never_removes_the_model_it_is_asked_to_evaluate(synthetic, finished_run, capsys):
+    output = copy_of(finished_run, synthetic["root"] / "self_eval")
+    before = snapshot(output)
+    args = eval_args(synthetic, output, "--init_model", str(output / "checkpoint_best.pt"), "--overwrite_output_dir")
+    assert main_task_retrieval.main(args) == 2
+    assert "--overwrite_output_dir would remove --init_model" in capsys.readouterr().err
+    assert snapshot(output) == before
+
+
 def test_overwrite_output_dir_replaces_a_training_run(synthetic, finished_run):
     output = copy_of(finished_run, synthetic["root"] / "overwritten")
     assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "1", "--batch_size", "8",
