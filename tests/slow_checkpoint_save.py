@@ -6,8 +6,8 @@ bytes, pauses, writes the rest, pauses again; `os.replace` pauses after renaming
 into place. At each pause the child sends (point, file, epoch) with point "mid" (half written),
 "written" (complete but not renamed) or "done" (renamed, the next write not begun) and waits
 for the test's go-ahead, so the test kills exactly there, whatever the machine's load.
-The model-selection score is scripted per epoch (SCORES), so that the best epoch is known and
-is neither the first nor the last.
+The model-selection score is scripted per epoch (SCORES), so that the best epoch is known, is
+neither the first nor the last, and follows an epoch that did not improve.
 """
 import inspect
 import io
@@ -20,7 +20,7 @@ import driver.train
 import main_task_retrieval
 from modules.checkpointing import BEST, LAST
 
-SCORES = {1: 1.0, 2: 3.0, 3: 2.0}  # epoch -> selection score: epoch 2 is the best
+SCORES = {1: 1.0, 2: 0.5, 3: 3.0, 4: 2.0}  # epoch -> selection score: epoch 3 is the best
 
 
 def checkpoint_name(path):

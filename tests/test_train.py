@@ -1,14 +1,15 @@
-"""Kill harness for driver/train.py's checkpoints: a run is killed (SIGKILL) at every point of
-every checkpoint write, resumed, killed again, ... and must end exactly as an uninterrupted run:
-the same final metrics, the same logs (no step or epoch twice), the true best checkpoint, and
-no temporary file left.
+"""Kill harness for driver/train.py's checkpoints: a run is killed (SIGKILL) at points of every
+checkpoint write, resumed, killed again, ... and must end exactly as an uninterrupted run: the
+same final metrics, the same logs (no step or epoch twice), the true best checkpoint, and no
+temporary file left.
 
-3 epochs with scripted selection scores (best: epoch 2, tests/slow_checkpoint_save.py) write, in
-order, last@1, best@1, last@2, best@2, last@3. Each write is killed once at each of its points
-"mid" (half written), "written" (complete, not renamed) and "done" (renamed, the next write not
-begun): 15 kills in 4 chains (a kill in an epoch's best write resumes after that epoch, so its
-other points need another chain). Runs are forked from a server that has imported the driver
-once, so that the 20 runs take seconds each, not the interpreter's start-up.
+4 epochs with scripted selection scores (tests/slow_checkpoint_save.py: epoch 1 improves, 2 does
+not, 3 is the best, 4 does not) write, in order, last@1, best@1, last@2, last@3, best@3, last@4.
+Each write is killed at "mid" (half written) and "done" (renamed, the next write not begun), two
+also at "written" (complete, not renamed): 14 kills in 4 chains (a kill in an epoch's best write
+resumes after that epoch, so the other points of that write need another chain). Runs are forked
+from a server that has imported the driver once, so that each takes seconds, not the
+interpreter's start-up.
 """
 import multiprocessing
 import os
@@ -23,12 +24,13 @@ from tests.driver_runs import driver_args, read_jsonl, synthetic  # noqa: F401
 from tests.slow_checkpoint_save import run_driver
 
 CHAINS = {
-    "A": [("mid", LAST, 1), ("written", LAST, 1), ("done", LAST, 1), ("mid", BEST, 2), ("done", LAST, 3)],
-    "B": [("mid", BEST, 1), ("mid", LAST, 2), ("written", BEST, 2), ("mid", LAST, 3)],
-    "C": [("written", BEST, 1), ("written", LAST, 2), ("done", BEST, 2), ("written", LAST, 3)],
-    "D": [("done", BEST, 1), ("done", LAST, 2)],
+    "A": [("mid", LAST, 1), ("done", LAST, 1), ("mid", LAST, 2), ("written", LAST, 2), ("done", LAST, 2),
+          ("mid", LAST, 3), ("done", LAST, 3), ("mid", LAST, 4), ("done", LAST, 4)],
+    "B": [("mid", BEST, 1), ("mid", BEST, 3)],
+    "C": [("done", BEST, 1), ("written", BEST, 3)],
+    "D": [("done", BEST, 3)],
 }
-FLAGS = ("--epochs", "3", "--batch_size", "8", "--n_display", "1", "--freeze_layer_num", "0")  # smaller checkpoints
+FLAGS = ("--epochs", "4", "--batch_size", "8", "--n_display", "1", "--freeze_layer_num", "0")  # smaller checkpoints
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def test_killed_checkpoint_writes_then_resume_end_as_an_uninterrupted_run(forkse
     reference = synthetic["root"] / "uninterrupted"
     run_chain(forkserver, synthetic, reference, [])
     best = load_checkpoint(str(reference / BEST))
-    assert best["epoch"] == 2 and best["score"] == 3.0
+    assert best["epoch"] == 3 and best["score"] == 3.0
     for name, kills in CHAINS.items():
         output = synthetic["root"] / f"chain_{name}"
         run_chain(forkserver, synthetic, output, kills)
