@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import main_task_retrieval
 from driver import train as driver_train
@@ -38,7 +39,7 @@ def test_run_writes_config_metrics_and_checkpoints(straight_run):
 
 def test_resume_after_a_preemption_mid_epoch_continues_exactly_with_clean_logs(synthetic, straight_run, monkeypatch):
     """Preempted in epoch 2 after its first step was logged: the resumed run redoes that step and
-    its logs read as one run (no step twice)."""
+    its logs read as one run (no step twice), TensorBoard's too."""
     output = synthetic["root"] / "resumed"
     original = retrieval_model.symmetric_infonce
     calls = []
@@ -51,16 +52,21 @@ def test_resume_after_a_preemption_mid_epoch_continues_exactly_with_clean_logs(s
 
     monkeypatch.setattr(retrieval_model, "symmetric_infonce", preempted_in_step_4)
     with pytest.raises(KeyboardInterrupt):
-        main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8"))
+        main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
+                                             "--n_display", "1"))
     monkeypatch.undo()
     assert load_checkpoint(str(output / "checkpoint_last.pt"))["epoch"] == 1
     assert len(step_losses(output)) == 3
     assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
-                                                "--resume")) == 0
+                                                "--n_display", "1", "--resume")) == 0
     assert_same_parameters(model_state(straight_run), model_state(output), atol=0)
     assert read_jsonl(output, "train_steps.jsonl") == read_jsonl(straight_run, "train_steps.jsonl")
     assert read_jsonl(output, "metrics_history.jsonl") == read_jsonl(straight_run, "metrics_history.jsonl")
     assert (output / "metrics.json").read_text() == (straight_run / "metrics.json").read_text()
+    events = EventAccumulator(str(output / "tensorboard"))
+    events.Reload()
+    logged = [(event.step, pytest.approx(event.value)) for event in events.Scalars("train/loss")]
+    assert logged == list(enumerate(step_losses(straight_run), start=1))
 
 
 def test_eval_only_reproduces_the_final_metrics(synthetic, straight_run):
