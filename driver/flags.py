@@ -131,7 +131,6 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
             if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
 
 
-
 # Flags that may differ between a run and its `--resume`: where the run and its data are (the
 # data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
 # Every other flag that the checkpoint's config records must match, so that a resumed run

@@ -37,6 +37,11 @@ def write_json(path: str, content: Dict) -> None:
         json.dump(content, handle, indent=2)
 
 
+def write_config(output_dir: str, config: Dict) -> None:
+    """config.json: written when the run starts, or when a resume has checked its plan and data."""
+    write_json(os.path.join(output_dir, CONFIG), config)
+
+
 def present(output_dir: str, names) -> List[str]:
     return [name for name in names if os.path.exists(os.path.join(output_dir, name))]
 

@@ -14,7 +14,7 @@ from dataloaders.twin_batch_sampler import TwinBatchSampler
 from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_twin_index
 from driver.evaluate import Evaluator, log_report, selection_score
 from driver.flags import differing_model_flags
-from driver.run_files import HISTORY, STEP_LOG, TENSORBOARD
+from driver.run_files import HISTORY, STEP_LOG, TENSORBOARD, write_config
 from modules.checkpointing import (BEST, LAST, best_checkpoint, best_record, load_model_weights, rng_state,
                                    save_checkpoint, set_rng_state, training_state)
 from modules.distributed import DistributedContext, is_distributed
@@ -90,6 +90,8 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
     if resume_from is not None:
         state = resume_training(resume_from, model, optimizer, scheduler, scaler, len(loader), ctx.rank, last_path)
         best = resume_from["best"]
+        if ctx.is_main:
+            write_config(args.output_dir, config)
     elif args.init_model:
         for difference in differing_model_flags(args, load_model_weights(model, args.init_model)):
             LOG.warning("fine-tuning with another model flag than %s was trained with: %s", args.init_model, difference)

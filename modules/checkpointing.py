@@ -16,7 +16,7 @@ point loses the best model or leaves another epoch's model under its name.
 """
 import os
 import random
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 import torch

@@ -10,7 +10,6 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import main_task_retrieval
-from driver import train as driver_train
 from modules import retrieval_model
 from modules.checkpointing import load_checkpoint
 from tests.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401

@@ -119,9 +119,11 @@ def test_resume_on_data_with_another_number_of_steps_is_refused(synthetic, finis
     train_list.write_text("".join(train_list.read_text().splitlines(keepends=True)[:13]))  # 12 of the 22 videos
     args = driver_args(synthetic, output, "--epochs", "1", "--batch_size", "8", "--resume")
     args[args.index("--data_path") + 1] = str(annotations)
+    config = (output / "config.json").read_text()
     assert main_task_retrieval.main(args) == 2
     assert ("the training data gives 1 steps per epoch here, 2 when the run started" in capsys.readouterr().err)
     assert load_checkpoint(str(output / "checkpoint_last.pt"))["step"] == 2
+    assert (output / "config.json").read_text() == config
 
 
 @pytest.mark.parametrize("extra,files,message", [
