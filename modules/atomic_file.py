@@ -27,6 +27,17 @@ def _create_temporary(path: str) -> str:
             continue
 
 
+def _sync_folder(directory: str) -> None:
+    """Make the rename itself reach the disk (power loss); some file systems cannot sync a folder."""
+    folder = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass  # the file is complete and renamed; only its survival of a power cut is not guaranteed
+    finally:
+        os.close(folder)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str):
     """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed."""
@@ -40,11 +51,7 @@ def atomic_path(path: str):
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
-        folder = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the rename itself reaches the disk
-        finally:
-            os.close(folder)
+        _sync_folder(directory)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

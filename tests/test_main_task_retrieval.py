@@ -82,17 +82,18 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
     The gradients are compared as the optimizer receives them (clipping off): AdamW's first step
     is almost blind to the gradient's scale, so a wrong scale (a dropped all-reduce in the
     gather's backward halves the CLIP gradients) would not show in the parameters after it."""
-    outputs = {}
-    for processes in (1, 2):
-        output = synthetic["root"] / f"ddp{processes}"
-        args = driver_args(synthetic, output, "--epochs", "1", "--batch_size", "22", "--warmup_proportion", "0",
-                           "--max_grad_norm", "1e9")
+    outputs, flags = {}, ("--epochs", "1", "--batch_size", "22", "--warmup_proportion", "0", "--max_grad_norm", "1e9")
+
+    def torchrun(processes, script, output, *extra):
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-                   os.path.join(REPO, "tests", "gradient_dump_driver.py"), *args]
+                   os.path.join(REPO, script), *driver_args(synthetic, output, *flags, *extra)]
         environment = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIENT_DUMP_DIR": str(tmp_path / str(processes))}
         result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
-        outputs[processes] = output
+
+    for processes in (1, 2):
+        outputs[processes] = synthetic["root"] / f"ddp{processes}"
+        torchrun(processes, os.path.join("tests", "gradient_dump_driver.py"), outputs[processes])
     assert len(step_losses(outputs[1])) == 1
     assert step_losses(outputs[1]) == pytest.approx(step_losses(outputs[2]), abs=1e-5)
     one = torch.load(tmp_path / "1" / "rank0.pt", weights_only=True)
@@ -104,6 +105,10 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
             torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-6, msg=lambda m: f"gradient {index}: {m}")
     assert_same_parameters(model_state(outputs[1]), model_state(outputs[2]), atol=1e-5)
     assert json.loads((outputs[2] / "config.json").read_text())["world_size"] == 2
+    metrics = (outputs[1] / "metrics.json").read_text()  # the finished 1-process run resumed by 2: the same plan
+    torchrun(2, "main_task_retrieval.py", outputs[1], "--resume")
+    assert "resuming with 2 processes, started with 1" in (outputs[1] / "log.txt").read_text()
+    assert json.loads((outputs[1] / "metrics.json").read_text()) == json.loads(metrics)
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(synthetic, monkeypatch, capsys):
