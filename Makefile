@@ -20,7 +20,7 @@ demo: setup
 	bash scripts/demo.sh
 	$(PY) scripts/sync_readme.py
 
-# Benchmarks at CPU sizes -> bench/results.{md,json} -> README's performance section.
+# Benchmarks at CPU sizes -> bench/results.{md,json}, bench/optimizer_step.md -> README (performance, recipe card).
 bench: setup
 	$(PY) -m bench.run_all
 	$(PY) scripts/sync_readme.py

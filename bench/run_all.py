@@ -1,11 +1,12 @@
-"""`make bench`: run the three benchmarks at sizes that finish in minutes on a 2-core CPU and
-write bench/results.json and bench/results.md (the README's performance section is pasted
-from results.md by scripts/sync_readme.py).
+"""`make bench`: run the benchmarks at sizes that finish in minutes on a 2-core CPU and write
+bench/results.json, bench/results.md and bench/optimizer_step.md (scripts/sync_readme.py pastes
+them into the README: the performance section and the recipe card's effective-step table).
 
-    python -m bench.run_all [--quick]
+    python -m bench.run_all [--quick] [--only optimizer_step]
 
 Each benchmark runs in its own process with --json; its JSON is kept whole in results.json,
-and results.md shows the numbers the targets are about.
+and the markdown files show the numbers the README is about. `--only NAME` reruns one benchmark
+and keeps the others' results from results.json.
 """
 import argparse
 import datetime
@@ -16,6 +17,8 @@ import subprocess
 import sys
 
 import torch
+
+from bench import optimizer_step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -82,26 +85,45 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def benchmarks(quick: bool) -> dict:
+    """name -> (module, flags)."""
+    sizes = "msrvtt" if quick else "msrvtt,vatex"
+    return {
+        "eval_similarity": ("bench.eval_similarity", ["--sizes", sizes]),
+        "data_loading": ("bench.data_loading", ["--rounds", "2"] if quick else []),
+        "train_step": ("bench.train_step", ["--model", "tiny", "--batch_size", "32", "--frames", "12",
+                                            "--steps", "10" if quick else "30", "--workers", "1"]),
+        "optimizer_step": ("bench.optimizer_step", ["--steps", "20"] if quick else []),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="MSR-VTT size only and fewer rounds (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer rounds (a smoke run)")
+    parser.add_argument("--only", choices=sorted(benchmarks(False)), help="rerun this benchmark only")
     args = parser.parse_args(argv)
-    sizes = "msrvtt" if args.quick else "msrvtt,vatex"
-    results = {
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": str(torch.__version__),
-                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                    "date": datetime.date.today().isoformat()},
-        "eval_similarity": run_benchmark("bench.eval_similarity", "--sizes", sizes),
-        "data_loading": run_benchmark("bench.data_loading", *(["--rounds", "2"] if args.quick else [])),
-        "train_step": run_benchmark("bench.train_step", "--model", "tiny", "--batch_size", "32", "--frames", "12",
-                                    "--steps", "10" if args.quick else "30", "--workers", "1"),
-    }
-    with open(os.path.join(HERE, "results.json"), "w") as handle:
+    results_path = os.path.join(HERE, "results.json")
+    if args.only:
+        if not os.path.isfile(results_path):
+            raise SystemExit(f"--only keeps the other benchmarks' results from {results_path}: run them all first")
+        with open(results_path) as handle:
+            results = json.load(handle)
+    else:
+        results = {"machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": str(torch.__version__),
+                               "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                               "date": datetime.date.today().isoformat()}}
+    for name, (module, flags) in benchmarks(args.quick).items():
+        if args.only in (None, name):
+            results[name] = run_benchmark(module, *flags)
+    with open(results_path, "w") as handle:
         json.dump(results, handle, indent=2)
     table = markdown(results)
     with open(os.path.join(HERE, "results.md"), "w") as handle:
         handle.write(table)
-    print(table)
+    steps = optimizer_step.markdown(results["optimizer_step"])
+    with open(os.path.join(HERE, "optimizer_step.md"), "w") as handle:
+        handle.write(steps)
+    print(table + "\n" + steps)
     return 0
 
 

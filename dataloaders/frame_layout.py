@@ -2,8 +2,10 @@
 
     <root>/manifest.jsonl       one JSON object per finished video:
                                 {"id": "video0", "frames": 15, "fps": 1.0, "short_side": 224,
-                                 "duration": 15.02, "source": "video0.mp4"}
-    <root>/failures.jsonl       {"id", "source", "reason"} per video the last run could not read
+                                 "duration": 15.02, "source": "video0.mp4", "expected_frames": 15}
+    <root>/failures.jsonl       {"id", "source", "reason"} per video the last run could not read,
+                                and {"id", "source", "reason", "frames", "expected_frames"} per
+                                video it could read only in part
     <root>/frames/<id>/000000.jpg ... {frames - 1:06d}.jpg
                                 JPEG, short side `short_side` (or the native one if smaller)
 
@@ -12,11 +14,15 @@ listing a directory. A video's folder appears by renaming a finished temporary f
 (frames/.partial-<id>) and its manifest line is appended after that, so an interrupted
 extraction leaves at most a temporary folder, a folder without its manifest line and a
 truncated last manifest line: the loader ignores them and a resumed extraction redoes them.
+
+A partial extraction (a truncated or damaged file: fewer frames could be decoded than its
+header promises) is kept with the frames that could be read, in order, and `expected_frames`
+says how many there should have been; loaders report such videos with a count.
 """
 import json
 import os
 from dataclasses import asdict, dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 from modules.errors import InputError
 
@@ -34,6 +40,13 @@ class FrameRecord:
     short_side: int     # requested short side (frames are never upscaled)
     duration: float     # seconds of source video
     source: str         # video file, relative to the extraction's --video_dir
+    expected_frames: Optional[int] = None  # what the header promised; more than `frames` if partial
+                                           # (None in manifests written before it was recorded)
+
+    @property
+    def missing_frames(self) -> int:
+        """Frames the video's header promised that could not be decoded (0: a complete extraction)."""
+        return max(0, self.expected_frames - self.frames) if self.expected_frames is not None else 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -6,8 +6,8 @@ public test set that papers use; val is the official validation file.
 """
 from typing import Dict
 
-from dataloaders.annotation_files import annotation_path, read_tab_separated
-from dataloaders.retrieval_split import RetrievalSplit, split_from_pairs
+from dataloaders.annotation_files import annotation_path, read_tab_separated, split_from_file
+from dataloaders.retrieval_split import RetrievalSplit
 
 DATASET = "lsmdc"
 SPLIT_FILES = {
@@ -23,5 +23,5 @@ def load_lsmdc_splits(data_path: str) -> Dict[str, RetrievalSplit]:
     for name, file_name in SPLIT_FILES.items():
         path = annotation_path(DATASET, data_path, file_name)
         pairs = [(fields[0], fields[-1]) for _, fields in read_tab_separated(DATASET, path, FIELDS_PER_LINE)]
-        splits[name] = split_from_pairs(DATASET, name, pairs)
+        splits[name] = split_from_file(DATASET, name, pairs, path)
     return splits

@@ -14,6 +14,8 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from dataloaders.native_stderr import captured_stderr
+
 SEEK_BACKOFF_FRAMES = 16  # frames before the target where cv::VideoCapture's FFmpeg seek lands
 
 
@@ -26,6 +28,9 @@ def open_capture(path: str, raw_packets: bool = False) -> cv2.VideoCapture:
     `raw_packets` returns compressed packets without decoding."""
     if os.path.getsize(path) == 0:
         raise VideoReadError("empty file (0 bytes)")
+    # OpenCV's own warning for a file it cannot open ("backend is generally available but can't
+    # be used to capture by name") adds nothing to FFmpeg's reason, which callers capture.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     params = [cv2.CAP_PROP_N_THREADS, 1] + ([cv2.CAP_PROP_FORMAT, -1] if raw_packets else [])
     capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, params)
     if not capture.isOpened():
@@ -69,6 +74,7 @@ class VideoFile:
         self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self._keyframes: Optional[np.ndarray] = None
         self._position = 0  # index of the frame the next grab() returns
+        self.stream_end: Optional[int] = None  # first frame whose grab failed: the readable stream ends before it
         if self.frame_count <= 0:  # some containers do not store it; the packets tell
             self._keyframes, self.frame_count = scan_keyframes(path)
         if self.frame_count <= 0 or not self.fps > 0:
@@ -77,8 +83,9 @@ class VideoFile:
 
     def frames(self, indices: Sequence[int]) -> Iterator[Tuple[int, Optional[np.ndarray]]]:
         """(index, [H, W, 3] uint8 BGR frame, or None if it cannot be decoded) for increasing
-        `indices`. A failed grab usually means the stream is shorter than its header says, so
-        the frames after it are None as well unless a seek reaches them."""
+        `indices`. A failed grab usually means the stream is shorter than its header says
+        (a truncated file): `stream_end` records where, and the frames after it are None as
+        well unless a seek reaches them."""
         targets = [int(i) for i in indices]
         gaps = np.diff([self._position - 1] + targets)
         if self._keyframes is None and len(targets) and gaps.max() > SEEK_BACKOFF_FRAMES + 1:
@@ -91,6 +98,8 @@ class VideoFile:
                 self._position, ended = target, False
             while not ended and self._position <= target:
                 ended = not self._capture.grab()
+                if ended and (self.stream_end is None or self._position < self.stream_end):
+                    self.stream_end = self._position
                 self._position += 1
             yield target, None if ended else self._capture.retrieve()[1]
 
@@ -102,3 +111,18 @@ class VideoFile:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def unreadable_reason(path: str) -> Optional[str]:
+    """Why the video cannot give a single frame (not a video, cut short before its first
+    frame, a truncated mp4 without its index), or None. It opens the file and decodes the
+    first frame only, so that every video of a split can be checked before training."""
+    with captured_stderr() as decoder_messages:
+        try:
+            with VideoFile(path) as video:
+                problem = None if next(video.frames([0]))[1] is not None else "its first frame cannot be decoded"
+        except VideoReadError as error:
+            problem = str(error)
+    if problem and decoder_messages:
+        problem += f"; the decoder says: {'; '.join(decoder_messages)}"
+    return problem

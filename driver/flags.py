@@ -2,12 +2,14 @@
 same, the literature's recipe as defaults (DESIGN.md section 5), and the model flags that a
 checkpoint must be evaluated with."""
 import argparse
+import math
 import os
 from typing import Dict, List
 
 import torch
 
 from dataloaders.registry import DATATYPES
+from modules.optimization import OPTIMIZERS
 from modules.retrieval_heads import HEAD_NAMES
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -33,7 +35,9 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                       help="9k/7k: train csv + 1k-A test; full: official train/validate/test (multi-caption)")
     data.add_argument("--max_words", type=int, default=32)
     data.add_argument("--max_frames", type=int, default=12)
-    data.add_argument("--slice_framepos", default="uniform", help="head|tail|uniform (or CLIP4Clip's 0|1|2)")
+    data.add_argument("--slice_framepos", default="uniform",
+                      help="uniform (middle of equal segments, X-Pool's) | linspace (first to last evenly, CLIP4Clip's) "
+                           "| head | tail; CLIP4Clip's 0|1|2 = head|tail|linspace")
     data.add_argument("--train_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
     data.add_argument("--eval_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
     data.add_argument("--train_random_offset", action="store_true",
@@ -71,12 +75,21 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     optim.add_argument("--coef_lr", type=float, default=1e-3, help="CLIP learning rate = lr * coef_lr")
     optim.add_argument("--weight_decay", type=float, default=0.2)
     optim.add_argument("--warmup_proportion", type=float, default=0.1)
-    optim.add_argument("--max_grad_norm", type=float, default=1.0)
+    optim.add_argument("--max_grad_norm", type=float, default=1.0,
+                       help="global gradient clip before every step (and BertAdam's per-parameter clip); 0: none")
     optim.add_argument("--gradient_accumulation_steps", type=int, default=1,
                        help="split each global batch into this many contrastive micro-batches")
     optim.add_argument("--freeze_layer_num", type=int, default=-1,
                        help="-1: train all of CLIP; N: freeze its embeddings and blocks 0..N-1")
     optim.add_argument("--n_display", type=int, default=50, help="TensorBoard logging interval in steps")
+
+    recipe = parser.add_argument_group("optimizer recipe (README: Recipe card)")
+    recipe.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw",
+                        help="adamw: AdamW on fp32 weights (betas 0.9/0.98, no decay on biases, norms, embeddings); "
+                             "clip4clip: CLIP4Clip's: CLIP's weights stored, run and updated in fp16 by BertAdam "
+                             "(no bias correction, its warmup_cosine, per-parameter clipping); xpool: X-Pool's AdamW "
+                             "(betas 0.9/0.999, decay on every parameter, warmup from 0). The launchers pass the "
+                             "published recipe; the default suits small models trained from scratch (the demo)")
 
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--sim_memory_mb", type=float, default=2048,
@@ -93,9 +106,39 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     return args
 
 
+# Bounds of the numeric flags: a value outside is an argparse error (exit status 2) instead of
+# a division by zero, an empty loader or a loss that rises. NaN and infinity are never allowed.
+AT_LEAST = {"seed": 0,  # numpy's generators take non-negative seeds
+            "max_words": 3,  # SOT, one word, EOT
+            "max_frames": 1, "num_thread_reader": 0, "cross_num_hidden_layers": 1, "attention_dim": 1,
+            "epochs": 1, "batch_size": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
+            "warmup_proportion": 0, "gradient_accumulation_steps": 1, "freeze_layer_num": -1, "n_display": 1,
+            "max_grad_norm": 0}  # 0: no clipping
+ABOVE = {"lr": 0, "sim_memory_mb": 0}
+AT_MOST = {"warmup_proportion": 1}
+
+
+def numeric_flag_problem(flag: str, value) -> str:
+    """Why `value` is not allowed for `--flag` (empty if it is)."""
+    if not math.isfinite(value):
+        return f"--{flag} must be a finite number, got {value}"
+    if flag in AT_LEAST and value < AT_LEAST[flag]:
+        return f"--{flag} must be at least {AT_LEAST[flag]}, got {value}"
+    if flag in ABOVE and not value > ABOVE[flag]:
+        return f"--{flag} must be greater than {ABOVE[flag]}, got {value}"
+    if flag in AT_MOST and value > AT_MOST[flag]:
+        return f"--{flag} must be at most {AT_MOST[flag]}, got {value}"
+    return ""
+
+
 def check_args(parser, args) -> None:
     if not (args.do_train or args.do_eval):
         parser.error("nothing to do: give --do_train and/or --do_eval")
+    for flag, value in vars(args).items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            problem = numeric_flag_problem(flag, value)
+            if problem:
+                parser.error(problem)
     if args.dllfa_fusion != "learned":
         try:
             fusion = float(args.dllfa_fusion)
@@ -103,6 +146,10 @@ def check_args(parser, args) -> None:
             fusion = -1.0
         if not 0.0 <= fusion <= 1.0:
             parser.error(f"--dllfa_fusion must be a number in [0, 1] or 'learned', got {args.dllfa_fusion!r}")
+    if args.optimizer == "clip4clip" and args.precision != "fp32":
+        parser.error(f"--optimizer clip4clip runs CLIP with fp16 weights as CLIP4Clip does; --precision "
+                     f"{args.precision} (autocast over fp32 master weights, with a gradient scaler for fp16) is "
+                     f"another recipe: leave --precision at fp32 or use --optimizer adamw / xpool")
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     per_step = world_size * args.gradient_accumulation_steps
     if args.batch_size % per_step:

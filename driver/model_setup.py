@@ -7,6 +7,7 @@ import torch
 
 from driver.flags import PRECISIONS
 from modules.clip_backbone import ClipBackbone
+from modules.clip_fp16 import convert_clip_to_fp16
 from modules.optimization import freeze_clip_layers
 from modules.retrieval_heads import build_head
 from modules.retrieval_model import RetrievalModel
@@ -35,4 +36,6 @@ def build_model(args, device: torch.device) -> RetrievalModel:
     frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)
     if frozen:
         LOG.info("froze %d CLIP tensors (--freeze_layer_num %d)", frozen, args.freeze_layer_num)
+    if args.optimizer == "clip4clip":  # after the temporal encoder copied CLIP's fp32 text blocks
+        LOG.info("CLIP4Clip recipe: %d CLIP tensors stored in fp16", convert_clip_to_fp16(backbone.clip))
     return model.to(device)

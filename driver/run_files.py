@@ -9,7 +9,34 @@ from typing import Dict, List
 from modules.atomic_file import atomic_path
 from modules.checkpointing import BEST, LAST
 
-LOG = logging.getLogger("dllfa")
+# This repository's loggers: "dllfa" (the driver's progress) and the module loggers of its
+# packages (skipped videos, unreadable frames, partial extractions: dataloaders.video_source).
+PROJECT_LOGGERS = ("dllfa", "dataloaders", "modules", "driver", "preprocess")
+_handlers: List[logging.Handler] = []  # what the last setup_logging attached to the root logger
+
+
+class _CurrentStdoutHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stdout` is when a record arrives (a caller may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
+class _LevelFormatter(logging.Formatter):
+    """'14:02:51 message', with 'warning: ' or 'error: ' before the message of those levels."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno < logging.WARNING:
+            return text
+        time_part, _, message = text.partition(" ")
+        return f"{time_part} {record.levelname.lower()}: {message}"
+
 
 CONFIG, LOG_FILE, METRICS, TENSORBOARD = "config.json", "log.txt", "metrics.json", "tensorboard"
 STEP_LOG, HISTORY = "train_steps.jsonl", "metrics_history.jsonl"  # one line per step / per epoch
@@ -20,16 +47,28 @@ RUN_FILES = RESULT_FILES + (CONFIG, LOG_FILE, TENSORBOARD, "sim_matrix.npy", "ca
 
 
 def setup_logging(output_dir: str, is_main: bool) -> None:
-    LOG.setLevel(logging.INFO if is_main else logging.WARNING)
-    LOG.handlers.clear()
-    LOG.propagate = False
-    formatter = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
-    handlers = [logging.StreamHandler(sys.stdout)]
+    """Send every warning the user sees to stdout and, on the main process, to
+    output_dir/log.txt: INFO and up of the project's loggers (WARNING and up on the other
+    ranks), WARNING and up of any other library, and Python warnings. The handlers sit on
+    the root logger, so forked DataLoader workers inherit them (their warnings about
+    unreadable frames land in the same log.txt, appended line by line). A second call
+    replaces the handlers of the first."""
+    root = logging.getLogger()
+    for handler in _handlers:
+        root.removeHandler(handler)
+        handler.close()
+    _handlers.clear()
+    _handlers.append(_CurrentStdoutHandler())
     if is_main:
-        handlers.append(logging.FileHandler(os.path.join(output_dir, "log.txt")))
-    for handler in handlers:
+        _handlers.append(logging.FileHandler(os.path.join(output_dir, LOG_FILE)))
+    formatter = _LevelFormatter("%(asctime)s %(message)s", "%H:%M:%S")
+    for handler in _handlers:
         handler.setFormatter(formatter)
-        LOG.addHandler(handler)
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if is_main else logging.WARNING)
+    logging.captureWarnings(True)
 
 
 def write_json(path: str, content: Dict) -> None:

@@ -81,7 +81,9 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
 
     optimizer, scheduler, groups = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay,
                                                    total_steps=args.epochs * len(loader),
-                                                   warmup_proportion=args.warmup_proportion)
+                                                   warmup_proportion=args.warmup_proportion,
+                                                   recipe=args.optimizer, max_grad_norm=args.max_grad_norm)
+    LOG.info("optimizer recipe %s: %s", args.optimizer, type(optimizer).__name__)
     for group in groups:
         LOG.info("param group lr %.2e wd %.2f: %d tensors", group["lr"], group["weight_decay"], len(group["params"]))
     scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")

@@ -9,6 +9,8 @@
   interpolated, so a 32-token context reproduces the first 32 positions of the 77-token model.
 
 Weights stay fp32 ("master weights"); `autocast_dtype` runs the towers under autocast.
+With CLIP4Clip's fp16 weights (modules/clip_fp16.py) the towers' inputs are cast to the
+weight dtype, as CLIP4Clip does; the outputs are fp32 either way.
 OpenAI weights were trained with QuickGELU, so every architecture here is built with it.
 """
 from typing import Optional, Tuple
@@ -20,6 +22,7 @@ from torch import nn
 
 from modules.clip_checkpoint import match_state_dict, read_clip_state_dict
 from modules.errors import InputError
+from modules.tokenizer import positions_through_eot
 
 # Small architectures of this project (tests, CPU demo). Text width == embed_dim so that the
 # temporal encoder can be initialised from the text blocks, as with the real models.
@@ -79,6 +82,11 @@ class ClipBackbone(nn.Module):
         return self.clip.context_length
 
     @property
+    def weight_dtype(self) -> torch.dtype:
+        """fp32, or fp16 after convert_clip_to_fp16 (CLIP4Clip's `CLIP.dtype`)."""
+        return self.clip.visual.conv1.weight.dtype
+
+    @property
     def logit_scale(self) -> nn.Parameter:
         return self.clip.logit_scale
 
@@ -95,7 +103,7 @@ class ClipBackbone(nn.Module):
         if pixels.dtype == torch.uint8:
             pixels = (pixels.float() - self.pixel_mean) / self.pixel_std
         with self._autocast(video.device):
-            embedded = self.clip.visual(pixels)  # [N_real, D]
+            embedded = self.clip.visual(pixels.to(self.weight_dtype))  # [N_real, D]
         out = embedded.new_zeros(batch, frames, embedded.shape[-1], dtype=torch.float32)
         return out.index_put((keep,), embedded.float())  # [B, T, D]
 
@@ -106,7 +114,8 @@ class ClipBackbone(nn.Module):
             raise InputError(f"{length} text tokens exceed CLIP's context of {self.context_length}")
         clip = self.clip
         with self._autocast(tokens.device):
-            x = clip.token_embedding(tokens) + clip.positional_embedding[:length]  # [B, L, W]
+            dtype = self.weight_dtype
+            x = clip.token_embedding(tokens).to(dtype) + clip.positional_embedding[:length].to(dtype)  # [B, L, W]
             x = clip.transformer(x, attn_mask=clip.attn_mask[:length, :length])
             x = clip.ln_final(x)
             if isinstance(clip.text_projection, nn.Linear):
@@ -116,6 +125,6 @@ class ClipBackbone(nn.Module):
         words = words.float()
         eot_position = tokens.argmax(dim=-1)  # EOT has the largest id in CLIP's vocabulary
         sentence = words[torch.arange(tokens.shape[0], device=tokens.device), eot_position]  # [B, D]
-        word_mask = tokens != 0  # [B, L]; padding is token 0
+        word_mask = positions_through_eot(tokens)  # [B, L]; by position: id 0 is padding but also "!"
         word_mask[:, 0] = False  # position 0 is SOT, not a word
         return sentence, words, word_mask

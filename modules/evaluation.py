@@ -7,12 +7,12 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm
 
 from dataloaders.retrieval_datasets import collate_batch
 from modules.contrastive_loss import dual_softmax
 from modules.distributed import DistributedContext, gather_uneven, shard_range
 from modules.metrics import order_contrast_accuracy, retrieval_metrics
+from modules.progress import progress
 from modules.retrieval_model import RetrievalModel, TextFeatures
 from modules.tokenizer import CaptionTokenizer
 
@@ -21,7 +21,7 @@ from modules.tokenizer import CaptionTokenizer
 def encode_captions(model: RetrievalModel, captions, tokenizer: CaptionTokenizer, batch_size: int,
                     device: torch.device, show_progress: bool) -> TextFeatures:
     parts = []
-    for start in tqdm(range(0, len(captions), batch_size), desc="encode captions", disable=not show_progress):
+    for start in progress(range(0, len(captions), batch_size), desc="encode captions", disable=not show_progress):
         tokens = tokenizer(captions[start:start + batch_size]).tokens.to(device, non_blocking=True)
         parts.append(model.encode_text(tokens))
     return TextFeatures(*(torch.cat([getattr(p, f) for p in parts]) for f in ("sentence", "words", "word_mask")))
@@ -30,7 +30,7 @@ def encode_captions(model: RetrievalModel, captions, tokenizer: CaptionTokenizer
 @torch.no_grad()
 def encode_videos(model: RetrievalModel, loader: DataLoader, device: torch.device, show_progress: bool):
     frames, masks = [], []
-    for batch in tqdm(loader, desc="encode videos", disable=not show_progress):
+    for batch in progress(loader, desc="encode videos", disable=not show_progress):
         mask = batch["video_mask"].to(device, non_blocking=True)
         frames.append(model.encode_video(batch["video"].to(device, non_blocking=True), mask))
         masks.append(mask.bool())

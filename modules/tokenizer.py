@@ -2,6 +2,10 @@
 
 The vocabulary ships inside open_clip, so this works offline. Captions longer than
 `max_words` are truncated with the EOT token kept as the last entry.
+
+Masks are taken by position, never from the token ids: padding is id 0, but so is "!" (the
+first entry of CLIP's vocabulary), which BPE emits as its own token before some punctuation
+("wow!(", "stop!;"); `tokens != 0` would mask that word out.
 """
 from dataclasses import dataclass
 from typing import Sequence
@@ -14,8 +18,15 @@ from modules.errors import InputError
 
 @dataclass
 class TokenBatch:
-    tokens: torch.Tensor  # [B, L] int64, 0 = padding
+    tokens: torch.Tensor  # [B, L] int64, 0 = padding (after EOT)
     mask: torch.Tensor    # [B, L] bool, True for SOT, words and EOT
+
+
+def positions_through_eot(tokens: torch.Tensor) -> torch.Tensor:
+    """tokens [B, L] -> [B, L] bool, True from position 0 (SOT) up to and including the EOT.
+    EOT has the largest id in CLIP's vocabulary, so its position is the row's argmax."""
+    eot_position = tokens.argmax(dim=-1, keepdim=True)  # [B, 1]
+    return torch.arange(tokens.shape[1], device=tokens.device) <= eot_position
 
 
 class CaptionTokenizer:
@@ -33,7 +44,7 @@ class CaptionTokenizer:
         if len(captions) == 0:
             raise InputError("no captions to tokenize (empty caption list)")
         tokens = self._bpe(list(captions), context_length=self.max_words)  # [B, L]
-        return TokenBatch(tokens=tokens, mask=tokens != 0)
+        return TokenBatch(tokens=tokens, mask=positions_through_eot(tokens))
 
     def decode_token(self, token_id: int) -> str:
         """The text of one token (for figures that label words)."""

@@ -7,9 +7,9 @@ from typing import Optional
 
 import torch
 import torch.distributed as dist
-from tqdm import tqdm
 
 from modules.distributed import DistributedContext, is_distributed
+from modules.progress import progress
 
 
 class TrainingDiverged(RuntimeError):
@@ -36,7 +36,7 @@ def train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, stat
     `ddp_model` the same wrapped for DDP (or the model itself in a single process)."""
     ddp_model.train()
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", disable=not ctx.is_main)
+    bar = progress(loader, desc=f"epoch {state.epoch + 1}", unit="step", disable=not ctx.is_main)
     for batch in bar:
         tokens = batch["tokens"].to(ctx.device, non_blocking=True)
         video = batch["video"].to(ctx.device, non_blocking=True)
@@ -55,7 +55,8 @@ def train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, stat
                 f"loss is {step_loss.item()} at step {state.step + 1} (epoch {state.epoch + 1}); stopped "
                 f"before the optimizer step. The last good checkpoint is {last_checkpoint} (if one was written).")
         scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        if max_grad_norm > 0:  # CLIP4Clip's global clip too (main_task_retrieval.py:278), fp16 grads included
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)

@@ -13,7 +13,11 @@ listing folders.
 Resumable: a video in the manifest is skipped; frames are written to a temporary folder
 that is renamed when complete, so an interrupted video is redone. Videos that cannot be
 read (empty, corrupt, no frames) are written to failures.jsonl with the reason (rewritten
-each run, so they are retried) and do not stop the run.
+each run, so they are retried) and do not stop the run. A frame that cannot be decoded is
+left out; a video that gives fewer frames than its header promises (truncated or damaged)
+is kept with the frames it has, as partial: its manifest line has `expected_frames` and
+failures.jsonl a line with both counts. Whatever the decoder prints about a video (FFmpeg's
+"moov atom not found", ...) goes into its failures.jsonl reason instead of the terminal.
 """
 import argparse
 import json
@@ -24,16 +28,17 @@ import sys
 from typing import Dict, Optional, Tuple
 
 import cv2
-from tqdm import tqdm
 
 from dataloaders.frame_layout import (FAILURES_NAME, FRAMES_FOLDER, MANIFEST_NAME, PARTIAL_PREFIX, FrameRecord,
                                       frame_file_name, frame_folder, has_manifest, read_manifest)
 from dataloaders.frame_transform import resize_short_side
+from dataloaders.native_stderr import captured_stderr
 from dataloaders.video_decoding import VideoFile, VideoReadError
 from dataloaders.video_files import VIDEO_EXTENSIONS, index_videos_by_stem
 from dataloaders.video_timeline import timeline_native_indices
 from modules.atomic_file import atomic_path
 from modules.errors import InputError
+from modules.progress import progress
 
 JPEG_QUALITY = 90  # ~8 KB per 298 x 224 frame of bench/data_loading.py's generated videos
 
@@ -42,33 +47,50 @@ Task = Tuple[str, str, str, str, float, int]
 
 
 def extract_video(task: Task) -> Tuple[Optional[FrameRecord], Optional[dict]]:
-    """Write one video's frames; (record, None) on success, (None, failure) if unreadable."""
+    """Write one video's frames -> (record, None) on success, (None, failure) if unreadable,
+    (record, failure) if only some frames could be decoded (a truncated or damaged file: the
+    readable frames are kept, in order, and the failure line says how many are missing)."""
     video_id, path, source, output_dir, fps, short_side = task
     partial = os.path.join(output_dir, FRAMES_FOLDER, PARTIAL_PREFIX + video_id)
     shutil.rmtree(partial, ignore_errors=True)
     os.makedirs(partial)
-    try:
-        written = 0
-        with VideoFile(path) as video:
-            duration = video.frame_count / video.fps
-            for _, frame in video.frames(timeline_native_indices(video.frame_count, video.fps, fps)):
-                if frame is None:
-                    break
-                if min(frame.shape[:2]) > short_side:
-                    frame = resize_short_side(frame, short_side)
-                data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
-                with open(os.path.join(partial, frame_file_name(written)), "wb") as handle:
-                    handle.write(data.tobytes())
-                written += 1
-        if written == 0:
-            raise VideoReadError("no frame could be decoded")
-    except (VideoReadError, cv2.error) as error:
+    written, expected, duration, problem = 0, 0, 0.0, None
+    with captured_stderr() as decoder_messages:
+        try:
+            with VideoFile(path) as video:
+                duration = video.frame_count / video.fps
+                targets = timeline_native_indices(video.frame_count, video.fps, fps)
+                expected = len(targets)
+                for _, frame in video.frames(targets):
+                    if frame is None:
+                        continue
+                    if min(frame.shape[:2]) > short_side:
+                        frame = resize_short_side(frame, short_side)
+                    data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
+                    with open(os.path.join(partial, frame_file_name(written)), "wb") as handle:
+                        handle.write(data.tobytes())
+                    written += 1
+            if written == 0:
+                problem = "no frame could be decoded"
+        except (VideoReadError, cv2.error) as error:
+            problem = str(error)
+    said = f"; the decoder says: {'; '.join(decoder_messages)}" if decoder_messages else ""
+    if problem:
         shutil.rmtree(partial, ignore_errors=True)
-        return None, {"id": video_id, "source": source, "reason": str(error)}
+        return None, {"id": video_id, "source": source, "reason": problem + said}
     final = frame_folder(output_dir, video_id)
     shutil.rmtree(final, ignore_errors=True)  # left by a run stopped before writing its manifest line
     os.rename(partial, final)
-    return FrameRecord(video_id, written, fps, short_side, round(duration, 3), source), None
+    record = FrameRecord(video_id, written, fps, short_side, round(duration, 3), source, expected_frames=expected)
+    return record, partial_failure(record, said) if record.missing_frames else None
+
+
+def partial_failure(record: FrameRecord, detail: str = "") -> dict:
+    """The failures.jsonl line of a video extracted only in part."""
+    reason = (f"partial: {record.frames} of {record.expected_frames} frames could be decoded (truncated or damaged "
+              f"file); the readable ones were kept{detail}")
+    return {"id": record.id, "source": record.source, "frames": record.frames,
+            "expected_frames": record.expected_frames, "reason": reason}
 
 
 def _previous_records(output_dir: str, fps: float, short_side: int) -> Dict[str, FrameRecord]:
@@ -93,7 +115,8 @@ def _disable_opencv_threads() -> None:
 
 def extract_frames(video_dir: str, output_dir: str, fps: float = 1.0, short_side: int = 224,
                    workers: int = 1) -> Dict[str, int]:
-    """Extract every video of `video_dir` not yet done -> {"extracted", "skipped", "failed"}."""
+    """Extract every video of `video_dir` not yet done -> {"extracted", "skipped", "failed", "partial"}
+    counts (a partial video is also counted as extracted, or skipped if done before)."""
     if not fps > 0 or short_side < 1 or workers < 1:
         raise InputError(f"--fps and --short_side and --workers must be positive, got {fps}, {short_side}, {workers}")
     videos = index_videos_by_stem(video_dir)
@@ -107,21 +130,25 @@ def extract_frames(video_dir: str, output_dir: str, fps: float = 1.0, short_side
             shutil.rmtree(os.path.join(frames_root, name))
     tasks = [(video_id, path, os.path.relpath(path, video_dir), output_dir, fps, short_side)
              for video_id, path in sorted(videos.items()) if video_id not in done]
-    counts = {"extracted": 0, "skipped": len(videos) - len(tasks), "failed": 0}
+    counts = {"extracted": 0, "skipped": len(videos) - len(tasks), "failed": 0, "partial": 0}
     with open(os.path.join(output_dir, MANIFEST_NAME), "a", encoding="utf-8") as manifest, \
             open(os.path.join(output_dir, FAILURES_NAME), "w", encoding="utf-8") as failures:
+        for record in done.values():  # failures.jsonl is rewritten: keep the partial videos of earlier runs
+            if record.missing_frames and record.id in videos:
+                failures.write(json.dumps(partial_failure(record, " (in an earlier run)"), ensure_ascii=False) + "\n")
+                counts["partial"] += 1
         pool = multiprocessing.Pool(workers, initializer=_disable_opencv_threads) if workers > 1 else None
         try:
             results = pool.imap_unordered(extract_video, tasks) if pool else map(extract_video, tasks)
-            for record, failure in tqdm(results, total=len(tasks), desc="extracting frames", unit="video"):
+            for record, failure in progress(results, desc="extracting frames", total=len(tasks), unit="video"):
                 if record is not None:
                     manifest.write(record.to_json() + "\n")
                     manifest.flush()
                     counts["extracted"] += 1
-                else:
+                if failure is not None:
                     failures.write(json.dumps(failure, ensure_ascii=False) + "\n")
                     failures.flush()
-                    counts["failed"] += 1
+                    counts["failed" if record is None else "partial"] += 1
         finally:
             if pool is not None:
                 pool.terminate()
@@ -142,8 +169,8 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"extracted {counts['extracted']} videos, skipped {counts['skipped']} already done, "
-          f"{counts['failed']} failed" + (f" (see {os.path.join(args.output_dir, FAILURES_NAME)})"
-                                          if counts["failed"] else ""))
+          f"{counts['failed']} failed, {counts['partial']} partial (frames missing from a damaged file)"
+          + (f" (see {os.path.join(args.output_dir, FAILURES_NAME)})" if counts["failed"] or counts["partial"] else ""))
     return 0
 
 

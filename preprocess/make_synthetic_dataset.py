@@ -51,10 +51,10 @@ from typing import Optional
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from dataloaders.twin_pairs import TWIN_PAIRS_FILE
 from modules.errors import InputError
+from modules.progress import progress
 
 GENERATOR_VERSION = 2
 SUMMARY_FILE = "synthetic_dataset.json"
@@ -351,7 +351,7 @@ def _write_video(path: str, frames: np.ndarray, fps: int) -> None:
 
 def _write_videos(videos_dir: str, plan: list, size: int, fps: int) -> None:
     """Render each clip once and write it, and its twin as the same frames reversed."""
-    with tqdm(total=len(plan), desc="synthetic videos", unit="video") as progress:
+    with progress(desc="synthetic videos", total=len(plan), unit="video") as bar:
         for video in plan:
             if video.twin_id is not None and video_number(video.twin_id) < video_number(video.video_id):
                 continue
@@ -359,7 +359,7 @@ def _write_videos(videos_dir: str, plan: list, size: int, fps: int) -> None:
             _write_video(os.path.join(videos_dir, video.video_id + ".mp4"), frames, fps)
             if video.twin_id is not None:
                 _write_video(os.path.join(videos_dir, video.twin_id + ".mp4"), frames[::-1], fps)
-            progress.update(1 if video.twin_id is None else 2)
+            bar.update(1 if video.twin_id is None else 2)
 
 
 def _write_csv(path: str, header: list, rows: list) -> None:

@@ -24,6 +24,24 @@ HEAD="${HEAD:-dllfa}"
 LAUNCHER="$(basename "$0" .sh)"
 OUTPUT_DIR="${OUTPUT_DIR:-$REPO/runs/${LAUNCHER}_${HEAD}}"
 
+# recipe WORDS FRAMES XPOOL_LR XPOOL_CLIP_COEF: the published recipe of $HEAD for the dataset
+# (README "Recipe card") into the array RECIPE, which a launcher passes before its extra flags.
+# meanP, seqTransf, dllfa: CLIP4Clip's (ArrowLuo/CLIP4Clip README.md:96-179): BertAdam on fp16 CLIP,
+#   embeddings frozen, global batch 128, 5 epochs, lr 1e-4, CLIP at 1e-4 x 1e-3, WORDS tokens,
+#   FRAMES frames from the first to the last.
+# xpool: X-Pool's (layer6ai-labs/xpool README.md:73-76, config/all_config.py:18-46): its AdamW,
+#   batch 32, 5 epochs, new parameters at XPOOL_LR, CLIP at 1e-6 (XPOOL_LR x XPOOL_CLIP_COEF),
+#   77 tokens (its tokenizer's limit), the middle frame of FRAMES equal segments.
+recipe() {
+  if [ "$HEAD" = xpool ]; then
+    RECIPE=(--optimizer xpool --batch_size 32 --epochs 5 --lr "$3" --coef_lr "$4" --max_words 77
+            --max_frames "$2" --slice_framepos uniform)
+  else
+    RECIPE=(--optimizer clip4clip --freeze_layer_num 0 --batch_size 128 --epochs 5 --lr 1e-4 --coef_lr 1e-3
+            --max_words "$1" --max_frames "$2" --slice_framepos linspace)
+  fi
+}
+
 require_env() {
   for name in "$@"; do
     if [ -z "${!name:-}" ]; then echo "error: set $name (see the comments at the top of $0)" >&2; exit 2; fi

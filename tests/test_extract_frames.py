@@ -32,7 +32,7 @@ def stored_frame_numbers(output_dir, video_id, count):
 def test_extracts_the_middle_frame_of_every_second_with_a_manifest_and_failures(video_dir, tmp_path, capsys):
     output = str(tmp_path / "frames_out")
     assert main(["--video_dir", video_dir, "--output_dir", output, "--short_side", "16", "--workers", "2"]) == 0
-    assert "extracted 3 videos, skipped 0 already done, 2 failed" in capsys.readouterr().out
+    assert "extracted 3 videos, skipped 0 already done, 2 failed, 0 partial" in capsys.readouterr().out
     records = read_manifest(output)
     assert {k: (r.frames, r.fps, r.short_side, r.source) for k, r in records.items()} == {
         "a": (10, 1.0, 16, "a.mp4"), "b": (2, 1.0, 16, os.path.join("1004_Juno", "b.avi")), "c": (1, 1.0, 16, "c.mp4")}
@@ -57,7 +57,7 @@ def test_frames_are_never_upscaled(video_dir, tmp_path):
 
 def test_resume_skips_finished_videos_and_redoes_interrupted_ones(video_dir, tmp_path):
     output = str(tmp_path / "out")
-    assert extract_frames(video_dir, output) == {"extracted": 3, "skipped": 0, "failed": 2}
+    assert extract_frames(video_dir, output) == {"extracted": 3, "skipped": 0, "failed": 2, "partial": 0}
     manifest = os.path.join(output, "manifest.jsonl")
     with open(manifest) as handle:
         lines = {json.loads(line)["id"]: line for line in handle}
@@ -68,7 +68,7 @@ def test_resume_skips_finished_videos_and_redoes_interrupted_ones(video_dir, tmp
     os.rename(os.path.join(output, "frames", "c"), os.path.join(output, "frames", ".partial-c"))
     finished = os.path.join(output, "frames", "a", "000000.jpg")
     os.utime(finished, (1, 1))
-    assert extract_frames(video_dir, output, workers=2) == {"extracted": 2, "skipped": 1, "failed": 2}
+    assert extract_frames(video_dir, output, workers=2) == {"extracted": 2, "skipped": 1, "failed": 2, "partial": 0}
     assert os.stat(finished).st_mtime == 1  # not rewritten
     assert {k: r.frames for k, r in read_manifest(output).items()} == {"a": 10, "b": 2, "c": 1}
     assert sorted(os.listdir(os.path.join(output, "frames"))) == ["a", "b", "c"]

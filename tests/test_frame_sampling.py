@@ -17,7 +17,13 @@ def test_head_and_tail_take_the_first_and_last_frames():
     assert sample_frame_indices(30, 4, "tail").tolist() == [26, 27, 28, 29]
 
 
-@pytest.mark.parametrize("mode", ["head", "tail", "uniform"])
+def test_linspace_is_clip4clips_uniform_sampling_first_and_last_frame_included():
+    """np.linspace(0, n - 1, max_frames) rounded down (CLIP4Clip's slice_framepos 2); no random offset."""
+    assert sample_frame_indices(15, 12, "linspace").tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 14]
+    assert sample_frame_indices(30, 3, "linspace", np.random.default_rng(0)).tolist() == [0, 14, 29]
+
+
+@pytest.mark.parametrize("mode", ["head", "tail", "uniform", "linspace"])
 def test_short_videos_give_all_their_frames(mode):
     assert sample_frame_indices(5, 12, mode).tolist() == [0, 1, 2, 3, 4]
     assert sample_frame_indices(12, 12, mode, np.random.default_rng(0)).tolist() == list(range(12))
@@ -43,9 +49,10 @@ def test_frame_orders():
 
 
 def test_names_and_clip4clip_integers_are_accepted():
-    assert [parse_slice_framepos(v) for v in (0, 1, 2, "2", "Uniform")] == ["head", "tail", "uniform", "uniform", "uniform"]
+    assert [parse_slice_framepos(v) for v in (0, 1, 2, "2", "Uniform")] == ["head", "tail", "linspace", "linspace",
+                                                                             "uniform"]
     assert [parse_frame_order(v) for v in (0, 1, 2, "reverse")] == ["normal", "reverse", "shuffle", "reverse"]
-    with pytest.raises(InputError, match=r"slice_framepos must be one of head \(0\), tail \(1\), uniform \(2\), got 3"):
+    with pytest.raises(InputError, match=r"must be one of head \(0\), tail \(1\), linspace \(2\), uniform, got 3"):
         parse_slice_framepos(3)
     with pytest.raises(InputError, match="frame_order must be one of"):
         parse_frame_order("random")

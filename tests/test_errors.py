@@ -1,0 +1,29 @@
+"""An InputError raised in a DataLoader worker reaches the user as its own one line."""
+import pytest
+from torch.utils.data import DataLoader, Dataset
+
+from modules.errors import InputError
+
+
+class UnreadableClips(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        try:
+            raise OSError("decoder gave up")
+        except OSError:  # chained, as a reader's error often is
+            raise InputError(f"msrvtt video{index}: no readable frame in /data/frames/video{index}")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_worker_error_keeps_its_original_one_line_message(workers):
+    with pytest.raises(InputError) as error:
+        next(iter(DataLoader(UnreadableClips(), batch_size=2, num_workers=workers)))
+    assert str(error.value) == "msrvtt video0: no readable frame in /data/frames/video0"
+
+
+def test_messages_that_are_not_worker_reraises_are_kept_as_they_are():
+    message = "Caught you: a message that merely starts like a re-raise\nmodules.errors.InputError: x"
+    assert str(InputError(message)) == message
+    assert str(InputError("two\nlines")) == "two\nlines"

@@ -1,0 +1,58 @@
+"""Flag values that cannot work are argparse errors (exit status 2, one message), before
+anything is read or trained; the optimizer recipes refuse meaningless combinations."""
+import pytest
+
+from driver.flags import get_args
+
+REQUIRED = ["--do_train", "--data_path", "ann", "--features_path", "frames", "--output_dir", "out"]
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--batch_size", "0", "--batch_size must be at least 1, got 0"),
+    ("--batch_size_val", "0", "--batch_size_val must be at least 1, got 0"),
+    ("--gradient_accumulation_steps", "0", "--gradient_accumulation_steps must be at least 1, got 0"),
+    ("--num_thread_reader", "-1", "--num_thread_reader must be at least 0, got -1"),
+    ("--max_frames", "-3", "--max_frames must be at least 1, got -3"),
+    ("--max_words", "2", "--max_words must be at least 3, got 2"),
+    ("--epochs", "0", "--epochs must be at least 1, got 0"),
+    ("--lr", "-0.0001", "--lr must be greater than 0, got -0.0001"),
+    ("--lr", "nan", "--lr must be a finite number, got nan"),
+    ("--coef_lr", "-1", "--coef_lr must be at least 0, got -1.0"),
+    ("--warmup_proportion", "1.5", "--warmup_proportion must be at most 1, got 1.5"),
+    ("--max_grad_norm", "-1", "--max_grad_norm must be at least 0, got -1.0"),
+    ("--sim_memory_mb", "inf", "--sim_memory_mb must be a finite number, got inf"),
+    ("--seed", "-1", "--seed must be at least 0, got -1"),
+    ("--n_display", "0", "--n_display must be at least 1, got 0"),
+    ("--freeze_layer_num", "-2", "--freeze_layer_num must be at least -1, got -2"),
+    ("--cross_num_hidden_layers", "0", "--cross_num_hidden_layers must be at least 1, got 0"),
+    ("--attention_dim", "0", "--attention_dim must be at least 1, got 0"),
+])
+def test_impossible_numeric_flags_exit_with_status_2(capsys, flag, value, message):
+    with pytest.raises(SystemExit) as exit_info:
+        get_args(REQUIRED + [flag, value])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
+
+
+def test_the_defaults_and_edge_values_are_accepted():
+    args = get_args(REQUIRED + ["--num_thread_reader", "0", "--warmup_proportion", "1", "--coef_lr", "0",
+                                "--freeze_layer_num", "-1", "--seed", "0", "--max_grad_norm", "0"])
+    assert args.batch_size == 128 and args.num_thread_reader == 0 and args.epochs == 5
+
+
+def test_the_cli_default_is_the_fp32_adamw_recipe():
+    args = get_args(REQUIRED)
+    assert args.optimizer == "adamw" and args.precision == "fp32" and args.freeze_layer_num == -1
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_clip4clip_refuses_autocast(precision, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        get_args(REQUIRED + ["--optimizer", "clip4clip", "--precision", precision])
+    assert exit_info.value.code == 2
+    assert "--optimizer clip4clip runs CLIP with fp16 weights" in capsys.readouterr().err
+
+
+def test_autocast_stays_available_to_the_fp32_recipes():
+    assert get_args(REQUIRED + ["--optimizer", "xpool", "--precision", "bf16"]).precision == "bf16"
+    assert get_args(REQUIRED + ["--optimizer", "clip4clip"]).optimizer == "clip4clip"
