@@ -13,7 +13,6 @@ recipe (DESIGN.md section 5). The full config is written to `output_dir/config.j
 The pieces live in `driver/`.
 """
 import logging
-import os
 import platform
 import sys
 
@@ -25,7 +24,8 @@ from dataloaders.video_source import open_video_source
 from driver.evaluate import evaluate_only
 from driver.flags import get_args
 from driver.model_setup import build_model, seed_everything
-from driver.run_files import setup_logging, write_json
+from driver.output_dir import open_output_dir
+from driver.run_files import write_config
 from driver.train import train
 from modules.distributed import init_distributed, is_distributed
 from modules.errors import InputError
@@ -37,12 +37,11 @@ LOG = logging.getLogger("dllfa")
 
 def run(args) -> None:
     ctx = init_distributed(args.device)
-    os.makedirs(args.output_dir, exist_ok=True)
-    setup_logging(args.output_dir, ctx.is_main)
+    resume_from = open_output_dir(args, ctx)  # refuses to overwrite a run; checks a resume's flags
     config = {**vars(args), "world_size": ctx.world_size, "device": str(ctx.device), "torch": str(torch.__version__),
               "python": platform.python_version(), "command": " ".join(sys.argv)}
-    if ctx.is_main:
-        write_json(os.path.join(args.output_dir, "config.json"), config)
+    if ctx.is_main and resume_from is None:  # a resume writes it once its data is checked too (driver/train.py)
+        write_config(args.output_dir, config)
     seed_everything(args.seed + ctx.rank)
     splits = load_retrieval_splits(args.datatype, args.data_path, msrvtt_split=args.msrvtt_split)
     source = open_video_source(args.features_path)
@@ -53,7 +52,7 @@ def run(args) -> None:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     model = build_model(args, ctx.device)
     if args.do_train:
-        train(args, model, splits, source, tokenizer, ctx, config)
+        train(args, model, splits, source, tokenizer, ctx, config, resume_from)
     else:
         evaluate_only(args, model, splits, source, tokenizer, ctx)
     if is_distributed():

@@ -109,6 +109,11 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                             help="memory budget of the pairwise scoring temporaries")
     evaluation.add_argument("--dual_softmax", action="store_true", help="also report dual-softmax metrics (separately)")
     evaluation.add_argument("--save_sim", action="store_true", help="write sim_matrix.npy and caption_video_index.npy")
+
+    output = parser.add_argument_group("output directory")
+    output.add_argument("--overwrite_output_dir", action="store_true",
+                        help="start afresh in an --output_dir that holds a run: its files (checkpoints, logs, "
+                             "metrics) are removed first; without it such a folder is refused (or --resume)")
     args = parser.parse_args(argv)
     check_args(parser, args)
     settle_clip_activation(parser, args)
@@ -205,3 +210,10 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
     return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
             if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
 
+
+# Flags that may differ between a run and its `--resume`: where the run and its data are (the
+# data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
+# Every other flag that the checkpoint's config records must match, so that a resumed run
+# follows the plan it was started with and its config.json says what it does.
+RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
+                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim")

@@ -3,7 +3,7 @@ validation split, resumable checkpoints, and the final test evaluation of the be
 import json
 import logging
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.distributed as dist
@@ -14,8 +14,9 @@ from dataloaders.twin_batch_sampler import TwinBatchSampler
 from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_twin_index
 from driver.evaluate import Evaluator, log_report, selection_score
 from driver.flags import differing_model_flags
-from modules.checkpointing import (BEST, LAST, load_checkpoint, load_model_weights, rng_state, save_checkpoint,
-                                   set_rng_state, training_state)
+from driver.run_files import HISTORY, STEP_LOG, TENSORBOARD, write_config
+from modules.checkpointing import (BEST, LAST, best_checkpoint, best_record, load_model_weights, rng_state,
+                                   save_checkpoint, set_rng_state, training_state)
 from modules.distributed import DistributedContext, is_distributed
 from modules.errors import InputError
 from modules.optimization import build_optimizer
@@ -50,7 +51,25 @@ def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: Dis
     return train_set, sampler, loader
 
 
-def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict) -> None:
+def resume_training(checkpoint: Dict, model, optimizer, scheduler, scaler, steps_per_epoch: int, rank: int,
+                    last_path: str) -> TrainState:
+    """Load the state of `checkpoint` (checkpoint_last.pt) into the training objects."""
+    if checkpoint["steps_per_epoch"] != steps_per_epoch:
+        raise InputError(f"{last_path}: the training data gives {steps_per_epoch} steps per epoch here, "
+                         f"{checkpoint['steps_per_epoch']} when the run started (other data, or another number of "
+                         "processes), and its learning-rate schedule was made for those; resume with the run's data")
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    scaler.load_state_dict(checkpoint["scaler"])
+    set_rng_state(checkpoint["rng_states"][rank % len(checkpoint["rng_states"])])
+    LOG.info("resumed from %s: %d epochs, %d steps done", last_path, checkpoint["epoch"], checkpoint["step"])
+    return TrainState(epoch=checkpoint["epoch"], step=checkpoint["step"])
+
+
+def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict,
+          resume_from: Optional[Dict] = None) -> None:
+    """Train for `args.epochs`; `resume_from` is the checkpoint that `--resume` continues."""
     image_size = model.backbone.image_size
     train_set, sampler, loader = build_train_loader(args, splits["train"], source, tokenizer, image_size, ctx)
     selection = "val" if "val" in splits else "test"
@@ -68,18 +87,13 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
     for group in groups:
         LOG.info("param group lr %.2e wd %.2f: %d tensors", group["lr"], group["weight_decay"], len(group["params"]))
     scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")
-    state, best_score = TrainState(), None
+    state, best = TrainState(), None
     last_path, best_path = os.path.join(args.output_dir, LAST), os.path.join(args.output_dir, BEST)
-    if args.resume:
-        checkpoint = load_checkpoint(last_path)
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        scaler.load_state_dict(checkpoint["scaler"])
-        state = TrainState(epoch=checkpoint["epoch"], step=checkpoint["step"])
-        best_score = checkpoint["best_score"]
-        set_rng_state(checkpoint["rng_states"][ctx.rank % len(checkpoint["rng_states"])])
-        LOG.info("resumed from %s: %d epochs, %d steps done", last_path, state.epoch, state.step)
+    if resume_from is not None:
+        state = resume_training(resume_from, model, optimizer, scheduler, scaler, len(loader), ctx.rank, last_path)
+        best = resume_from["best"]
+        if ctx.is_main:
+            write_config(args.output_dir, config)
     elif args.init_model:
         for difference in differing_model_flags(args, load_model_weights(model, args.init_model)):
             LOG.warning("fine-tuning with another model flag than %s was trained with: %s", args.init_model, difference)
@@ -92,7 +106,9 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
     writer = None
     if ctx.is_main:
         from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(os.path.join(args.output_dir, "tensorboard"))
+        # a resume hides what an interrupted attempt logged after the checkpoint's step
+        writer = SummaryWriter(os.path.join(args.output_dir, TENSORBOARD),
+                               purge_step=state.step + 1 if resume_from is not None else None)
     LOG.info("training %d pairs, %d steps per epoch, global batch %d", len(train_set), len(loader), args.batch_size)
     try:
         while state.epoch < args.epochs:
@@ -100,7 +116,7 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
             train_set.set_epoch(state.epoch)
             mean_loss = train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, state, ctx,
                                         args.gradient_accumulation_steps, args.max_grad_norm, args.n_display,
-                                        os.path.join(args.output_dir, "train_steps.jsonl") if ctx.is_main else None,
+                                        os.path.join(args.output_dir, STEP_LOG) if ctx.is_main else None,
                                         writer, last_path)
             state.epoch += 1
             report = evaluators[selection](model)
@@ -110,19 +126,19 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
                 dist.all_gather_object(rng_states, rng_state())
             if ctx.is_main:
                 score = selection_score(report)
-                improved = best_score is None or score > best_score
-                best_score = score if improved else best_score
+                improved = best is None or score > best["score"]
+                best = best_record(state.epoch, score, selection, report) if improved else best
                 log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
-                with open(os.path.join(args.output_dir, "metrics_history.jsonl"), "a") as handle:
+                with open(os.path.join(args.output_dir, HISTORY), "a") as handle:
                     handle.write(json.dumps({"epoch": state.epoch, "step": state.step, "loss": mean_loss, **report}) + "\n")
                 for direction in ("t2v", "v2t"):
                     for key in ("R1", "R5", "R10", "MdR"):
                         writer.add_scalar(f"{selection}/{direction}_{key}", report[direction][key], state.step)
+                # last first: it records the best epoch, so a kill before the best write loses nothing
                 save_checkpoint(last_path, training_state(model, optimizer, scheduler, scaler, state.epoch, state.step,
-                                                          config, best_score, rng_states))
+                                                          len(loader), config, best, rng_states))
                 if improved:
-                    save_checkpoint(best_path, {"model": model.state_dict(), "config": config,
-                                                "epoch": state.epoch, "selection_split": selection, "report": report})
+                    save_checkpoint(best_path, best_checkpoint(model.state_dict(), config, best))
                     LOG.info("new best %s t2v R@1 %.2f at epoch %d -> %s", selection, score, state.epoch, best_path)
             if is_distributed():
                 dist.barrier()

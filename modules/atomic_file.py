@@ -1,7 +1,41 @@
-"""Write a file so that readers see either the old complete file or the new complete one."""
+"""Write a file so that readers see either the old complete file or the new complete one.
+
+The new content goes to a temporary file next to the target (`.<name>.<random>.tmp`), is
+flushed to disk and renamed over the target. The temporary file is created like `open()`
+creates a file: mode 0666 minus the umask (so a group-readable umask gives group-readable
+checkpoints), or the target's own mode when it already exists. A process killed mid-write
+leaves a temporary file behind; `remove_stale_temporaries` deletes those of a folder.
+"""
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import stat
+from typing import List
+
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-z_]{8}\.tmp$")  # ours, and mkstemp's of earlier versions
+
+
+def _create_temporary(path: str) -> str:
+    directory, name = os.path.split(os.path.abspath(path))
+    while True:
+        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
+            return temporary
+        except FileExistsError:
+            continue
+
+
+def _sync_folder(directory: str) -> None:
+    """Make the rename itself reach the disk (power loss); some file systems cannot sync a folder."""
+    folder = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass  # the file is complete and renamed; only its survival of a power cut is not guaranteed
+    finally:
+        os.close(folder)
 
 
 @contextlib.contextmanager
@@ -9,13 +43,27 @@ def atomic_path(path: str):
     """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    os.close(handle)
+    temporary = _create_temporary(path)
     try:
         yield temporary
+        if os.path.exists(path):
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
+        _sync_folder(directory)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def remove_stale_temporaries(directory: str) -> List[str]:
+    """Delete the temporary files that killed atomic writes left in `directory` (not in its
+    subfolders); return their names. Call it only when no write into `directory` is under way."""
+    if not os.path.isdir(directory):
+        return []
+    stale = sorted(name for name in os.listdir(directory)
+                   if _TEMPORARY.match(name) and os.path.isfile(os.path.join(directory, name)))
+    for name in stale:
+        os.remove(os.path.join(directory, name))
+    return stale

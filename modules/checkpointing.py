@@ -1,13 +1,22 @@
 """Training checkpoints: written atomically, read with `weights_only=True`.
 
-A training checkpoint holds everything `--resume` needs to continue exactly: model,
-optimizer, scheduler, grad scaler, epoch/step, the RNG states of every rank, the config and
-the best validation score so far. `--init_model` accepts a training checkpoint or a plain
-model state dict.
+A training checkpoint (`checkpoint_last.pt`) holds everything `--resume` needs to continue
+exactly: model, optimizer, scheduler, grad scaler, epoch/step, steps per epoch, the RNG states
+of every rank, the config, and the record of the best epoch so far (epoch, score, selection
+split, report). `checkpoint_best.pt` holds the best epoch's model, config and that record.
+
+After each evaluation the last checkpoint is written first, then the best one if the epoch
+improved. A kill between the two writes leaves a last checkpoint whose record names its own
+epoch as the best while `checkpoint_best.pt` still holds an older epoch (or none):
+`best_is_stale` finds it and `write_best_from_last` rewrites it from the last checkpoint,
+which holds that very model. No kill
+point loses the best model or leaves another epoch's model under its name.
+
+`--init_model` accepts a training checkpoint or a plain model state dict.
 """
 import os
 import random
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -61,9 +70,10 @@ def load_checkpoint(path: str) -> Dict[str, object]:
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
 
 
-def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, step: int,
-                   config: Dict[str, object], best_score: Optional[float], rng_states: List[dict]) -> Dict[str, object]:
-    """The payload of a resumable checkpoint; `epoch` is the number of finished epochs."""
+def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, step: int, steps_per_epoch: int,
+                   config: Dict[str, object], best: Dict[str, object], rng_states: List[dict]) -> Dict[str, object]:
+    """The payload of a resumable checkpoint; `epoch` is the number of finished epochs, `best`
+    the record of the best epoch so far (`best_record`)."""
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -71,10 +81,41 @@ def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, s
         "scaler": scaler.state_dict(),
         "epoch": epoch,
         "step": step,
+        "steps_per_epoch": steps_per_epoch,
         "config": config,
-        "best_score": best_score,
+        "best": best,
         "rng_states": rng_states,
     }
+
+
+def best_record(epoch: int, score: float, selection_split: str, report: Dict[str, object]) -> Dict[str, object]:
+    """What identifies the best epoch: stored in both checkpoints."""
+    return {"epoch": epoch, "score": score, "selection_split": selection_split, "report": report}
+
+
+def best_checkpoint(weights: Dict[str, torch.Tensor], config: Dict[str, object],
+                    best: Dict[str, object]) -> Dict[str, object]:
+    """The payload of `checkpoint_best.pt`: the best epoch's model, the config and its record."""
+    return {"model": weights, "config": config, **best}
+
+
+def best_is_stale(last: Dict[str, object], last_path: str, best_path: str) -> bool:
+    """Whether `best_path` must be rewritten from the last checkpoint (`write_best_from_last`) to
+    hold the epoch that it records as the best: true after a kill between the two writes."""
+    missing = [key for key in ("best", "steps_per_epoch") if key not in last]
+    if missing:
+        raise InputError(f"{last_path}: has no {' or '.join(missing)} (written by an older version of this code); "
+                         f"start a new run from its weights with --init_model {last_path}")
+    best = last["best"]
+    found = load_checkpoint(best_path)["epoch"] if os.path.isfile(best_path) else None
+    if found != best["epoch"] and best["epoch"] != last["epoch"]:  # not what a kill between the writes leaves
+        raise InputError(f"{best_path}: holds epoch {found}, but {last_path} records epoch {best['epoch']} as the "
+                         "best and no longer holds that model; was one of the files replaced by hand?")
+    return found != best["epoch"]
+
+
+def write_best_from_last(last: Dict[str, object], best_path: str) -> None:
+    save_checkpoint(best_path, best_checkpoint(last["model"], last["config"], last["best"]))
 
 
 def model_weights(checkpoint: Dict[str, object], path: str) -> Dict[str, torch.Tensor]:

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from modules import checkpointing
-from modules.checkpointing import (load_checkpoint, load_model_weights, rng_state, save_checkpoint,
-                                   set_rng_state)
+from modules.checkpointing import (best_checkpoint, best_is_stale, best_record, load_checkpoint, load_model_weights,
+                                   rng_state, save_checkpoint, set_rng_state, write_best_from_last)
 from modules.errors import InputError
 
 
@@ -55,3 +55,43 @@ def test_missing_and_mismatched_init_model_are_clear_errors(tmp_path):
     save_checkpoint(path, {"model": nn.Linear(4, 2).state_dict()})
     with pytest.raises(InputError, match=r"weight \(checkpoint \(2, 4\) vs model \(2, 3\)\)"):
         load_model_weights(nn.Linear(3, 2), path)
+
+
+def last_and_best(tmp_path, last_epoch, best_epoch, on_disk):
+    """A last checkpoint recording `best_epoch` as the best, and a best checkpoint of epoch `on_disk` (None: none)."""
+    best = best_record(best_epoch, 10.0 * best_epoch, "val", {"t2v": {"R1": 10.0 * best_epoch}})
+    last = {"model": nn.Linear(3, 2).state_dict(), "epoch": last_epoch, "step": 4 * last_epoch, "steps_per_epoch": 4,
+            "config": {"sim_header": "dllfa"}, "best": best}
+    best_path = str(tmp_path / "checkpoint_best.pt")
+    if on_disk is not None:
+        save_checkpoint(best_path, best_checkpoint(nn.Linear(3, 2).state_dict(), {"sim_header": "dllfa"},
+                                                   best_record(on_disk, 1.0, "val", {})))
+    return last, best_path
+
+
+@pytest.mark.parametrize("last_epoch,best_epoch,on_disk,stale", [
+    (1, 1, None, True),   # killed between the two writes of the first epoch
+    (3, 3, 2, True),      # ... of a later epoch that improved: checkpoint_best.pt still holds epoch 2
+    (3, 2, 2, False),     # epoch 3 did not improve
+    (3, 3, 3, False),     # both written
+])
+def test_a_best_checkpoint_is_stale_only_after_a_kill_between_the_two_writes(tmp_path, last_epoch, best_epoch,
+                                                                             on_disk, stale):
+    last, best_path = last_and_best(tmp_path, last_epoch, best_epoch, on_disk)
+    assert best_is_stale(last, "checkpoint_last.pt", best_path) is stale
+    if stale:
+        write_best_from_last(last, best_path)
+        written = load_checkpoint(best_path)
+        assert written["epoch"] == best_epoch and written["score"] == 10.0 * best_epoch
+        assert written["selection_split"] == "val" and written["report"] == last["best"]["report"]
+        assert all(torch.equal(written["model"][k], last["model"][k]) for k in last["model"])
+        assert not best_is_stale(last, "checkpoint_last.pt", best_path)
+
+
+def test_a_best_checkpoint_that_no_kill_could_leave_is_an_error(tmp_path):
+    last, best_path = last_and_best(tmp_path, last_epoch=3, best_epoch=2, on_disk=1)
+    with pytest.raises(InputError, match="holds epoch 1, but checkpoint_last.pt records epoch 2 as the best"):
+        best_is_stale(last, "checkpoint_last.pt", best_path)
+    del last["best"]
+    with pytest.raises(InputError, match="has no best .written by an older version"):
+        best_is_stale(last, "checkpoint_last.pt", best_path)

@@ -7,53 +7,20 @@ import sys
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import main_task_retrieval
-from driver import train as driver_train
 from modules import retrieval_model
 from modules.checkpointing import load_checkpoint
-from preprocess.extract_frames import extract_frames
-from preprocess.make_synthetic_dataset import make_synthetic_dataset
+from tests.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
+                               step_losses, synthetic, trained_run)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    data = make_synthetic_dataset(str(root / "data"), train_videos=22, val_videos=0, test_pairs=3,
-                                  captions_per_video=1, size=16, seconds=3, fps=2, seed=0)
-    extract_frames(data["videos_dir"], str(root / "frames"), fps=1, short_side=16)
-    return {"annotations": data["annotations_dir"], "frames": str(root / "frames"), "root": root}
-
-
-def driver_args(synthetic, output_dir, *extra):
-    return ["--do_train", "--data_path", synthetic["annotations"], "--features_path", synthetic["frames"],
-            "--output_dir", str(output_dir), "--pretrained_clip_name", "tiny", "--max_words", "12",
-            "--max_frames", "3", "--cross_num_hidden_layers", "1", "--num_thread_reader", "0",
-            "--batch_size_val", "4", "--lr", "1e-3", "--coef_lr", "1", "--seed", "7", *extra]
-
-
-def model_state(output_dir):
-    return load_checkpoint(os.path.join(output_dir, "checkpoint_last.pt"))["model"]
-
-
-def assert_same_parameters(a, b, atol):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.allclose(a[key], b[key], atol=atol, rtol=0), key
-
-
-def step_losses(output_dir):
-    with open(os.path.join(output_dir, "train_steps.jsonl")) as handle:
-        return [json.loads(line)["loss"] for line in handle]
-
-
-@pytest.fixture(scope="module")
 def straight_run(synthetic):
-    output = synthetic["root"] / "straight"
-    assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8")) == 0
-    return output
+    return trained_run(synthetic, "straight", "--epochs", "2", "--batch_size", "8")
 
 
 def test_run_writes_config_metrics_and_checkpoints(straight_run):
@@ -69,54 +36,79 @@ def test_run_writes_config_metrics_and_checkpoints(straight_run):
     assert "model selection uses the TEST split" in (straight_run / "log.txt").read_text()
 
 
-def test_resume_continues_exactly(synthetic, straight_run, monkeypatch):
+def test_resume_after_a_preemption_mid_epoch_continues_exactly_with_clean_logs(synthetic, straight_run, monkeypatch):
+    """Preempted in epoch 2 after its first step was logged: the resumed run redoes that step and
+    its logs read as one run (no step twice), TensorBoard's too."""
     output = synthetic["root"] / "resumed"
-    original = driver_train.train_one_epoch
+    original = retrieval_model.symmetric_infonce
     calls = []
 
-    def preempted_after_first_epoch(*args, **kwargs):
+    def preempted_in_step_4(*args):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 4:
             raise KeyboardInterrupt("preempted")
-        return original(*args, **kwargs)
+        return original(*args)
 
-    monkeypatch.setattr(driver_train, "train_one_epoch", preempted_after_first_epoch)
+    monkeypatch.setattr(retrieval_model, "symmetric_infonce", preempted_in_step_4)
     with pytest.raises(KeyboardInterrupt):
-        main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8"))
+        main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
+                                             "--n_display", "1"))
     monkeypatch.undo()
     assert load_checkpoint(str(output / "checkpoint_last.pt"))["epoch"] == 1
+    assert len(step_losses(output)) == 3
     assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
-                                                "--resume")) == 0
+                                                "--n_display", "1", "--resume")) == 0
     assert_same_parameters(model_state(straight_run), model_state(output), atol=0)
-    assert step_losses(output) == step_losses(straight_run)
+    assert read_jsonl(output, "train_steps.jsonl") == read_jsonl(straight_run, "train_steps.jsonl")
+    assert read_jsonl(output, "metrics_history.jsonl") == read_jsonl(straight_run, "metrics_history.jsonl")
+    assert (output / "metrics.json").read_text() == (straight_run / "metrics.json").read_text()
+    events = EventAccumulator(str(output / "tensorboard"))
+    events.Reload()
+    logged = [(event.step, pytest.approx(event.value)) for event in events.Scalars("train/loss")]
+    assert logged == list(enumerate(step_losses(straight_run), start=1))
 
 
 def test_eval_only_reproduces_the_final_metrics(synthetic, straight_run):
     output = synthetic["root"] / "eval_only"
-    args = driver_args(synthetic, output, "--init_model", str(straight_run / "checkpoint_best.pt"))
-    args[args.index("--do_train")] = "--do_eval"
+    args = eval_args(synthetic, output, "--init_model", str(straight_run / "checkpoint_best.pt"))
     assert main_task_retrieval.main(args) == 0
     final = json.loads((straight_run / "metrics.json").read_text())
     again = json.loads((output / "metrics.json").read_text())
     assert again == final
 
 
-def test_two_processes_match_one_process(synthetic):
-    """One optimizer step on the same global batch of 22 pairs: 1 process vs torchrun with 2."""
-    outputs = {}
-    for processes in (1, 2):
-        output = synthetic["root"] / f"ddp{processes}"
-        args = driver_args(synthetic, output, "--epochs", "1", "--batch_size", "22", "--warmup_proportion", "0")
+def test_two_processes_match_one_process(synthetic, tmp_path):
+    """One optimizer step on the same global batch of 22 pairs: 1 process vs torchrun with 2.
+    The gradients are compared as the optimizer receives them (no clipping): AdamW's first step
+    is almost blind to the gradient's scale, so a wrong scale (a dropped all-reduce in the
+    gather's backward halves the CLIP gradients) would not show in the parameters after it."""
+    outputs, flags = {}, ("--epochs", "1", "--batch_size", "22", "--warmup_proportion", "0", "--max_grad_norm", "0")
+
+    def torchrun(processes, script, output, *extra):
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-                   os.path.join(REPO, "main_task_retrieval.py"), *args]
-        environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+                   os.path.join(REPO, script), *driver_args(synthetic, output, *flags, *extra)]
+        environment = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIENT_DUMP_DIR": str(tmp_path / str(processes))}
         result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
-        outputs[processes] = output
+
+    for processes in (1, 2):
+        outputs[processes] = synthetic["root"] / f"ddp{processes}"
+        torchrun(processes, os.path.join("tests", "gradient_dump_driver.py"), outputs[processes])
     assert len(step_losses(outputs[1])) == 1
     assert step_losses(outputs[1]) == pytest.approx(step_losses(outputs[2]), abs=1e-5)
+    one = torch.load(tmp_path / "1" / "rank0.pt", weights_only=True)
+    assert sum(bool(grad.any()) for grad in one) > 0.9 * len(one)
+    for rank in (0, 1):
+        two = torch.load(tmp_path / "2" / f"rank{rank}.pt", weights_only=True)
+        assert len(two) == len(one)
+        for index, (a, b) in enumerate(zip(one, two)):
+            torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-6, msg=lambda m: f"gradient {index}: {m}")
     assert_same_parameters(model_state(outputs[1]), model_state(outputs[2]), atol=1e-5)
     assert json.loads((outputs[2] / "config.json").read_text())["world_size"] == 2
+    metrics = (outputs[1] / "metrics.json").read_text()  # the finished 1-process run resumed by 2: the same plan
+    torchrun(2, "main_task_retrieval.py", outputs[1], "--resume")
+    assert "resuming with 2 processes, started with 1" in (outputs[1] / "log.txt").read_text()
+    assert json.loads((outputs[1] / "metrics.json").read_text()) == json.loads(metrics)
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(synthetic, monkeypatch, capsys):
@@ -140,13 +132,11 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(synthetic, m
 
 
 def test_bad_init_model_is_a_clear_error(synthetic, straight_run, capsys):
-    args = driver_args(synthetic, synthetic["root"] / "bad", "--init_model", str(synthetic["root"] / "none.pt"))
-    args[args.index("--do_train")] = "--do_eval"
+    args = eval_args(synthetic, synthetic["root"] / "bad", "--init_model", str(synthetic["root"] / "none.pt"))
     assert main_task_retrieval.main(args) == 2
     assert "checkpoint not found" in capsys.readouterr().err
-    args = driver_args(synthetic, synthetic["root"] / "bad", "--init_model", str(straight_run / "checkpoint_best.pt"),
-                       "--sim_header", "meanP")
-    args[args.index("--do_train")] = "--do_eval"
+    args = eval_args(synthetic, synthetic["root"] / "bad", "--init_model", str(straight_run / "checkpoint_best.pt"),
+                     "--sim_header", "meanP")
     assert main_task_retrieval.main(args) == 2
     error = capsys.readouterr().err
     assert "does not match the requested architecture" in error and "not in model: head." in error
@@ -154,9 +144,8 @@ def test_bad_init_model_is_a_clear_error(synthetic, straight_run, capsys):
 
 def test_eval_with_other_model_flags_than_the_checkpoint_is_a_clear_error(synthetic, straight_run, capsys):
     """Same parameter shapes, other computation: loading would work and give other numbers."""
-    args = driver_args(synthetic, synthetic["root"] / "flags", "--init_model", str(straight_run / "checkpoint_best.pt"),
-                       "--temporal_centering", "--dllfa_fusion", "0.3")
-    args[args.index("--do_train")] = "--do_eval"
+    args = eval_args(synthetic, synthetic["root"] / "flags", "--init_model", str(straight_run / "checkpoint_best.pt"),
+                     "--temporal_centering", "--dllfa_fusion", "0.3")
     assert main_task_retrieval.main(args) == 2
     error = capsys.readouterr().err
     assert "--temporal_centering: True here, False in the checkpoint" in error

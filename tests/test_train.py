@@ -8,7 +8,7 @@ import torch
 import main_task_retrieval
 from driver import train as driver_train
 from modules.checkpointing import load_checkpoint
-from tests.test_main_task_retrieval import driver_args, model_state, step_losses, synthetic  # noqa: F401 (fixture)
+from tests.driver_runs import driver_args, model_state, step_losses, synthetic  # noqa: F401 (fixture)
 
 CLIP4CLIP = ["--optimizer", "clip4clip", "--freeze_layer_num", "0", "--epochs", "2", "--batch_size", "8"]
 

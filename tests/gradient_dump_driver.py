@@ -1,0 +1,26 @@
+"""main_task_retrieval.py with the gradients of its first optimizer step saved, for the
+1-process-equals-2-processes test: `torchrun ... tests/gradient_dump_driver.py FLAGS` writes
+$GRADIENT_DUMP_DIR/rank<RANK>.pt, the list of every parameter's gradient as the optimizer is
+about to use it (after DDP's averaging and the clipping, in parameter-group order). The hook is
+test-side: product code has none."""
+import os
+import sys
+
+import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import main_task_retrieval  # noqa: E402
+
+
+def save_first_gradients(optimizer, args, kwargs):
+    path = os.path.join(os.environ["GRADIENT_DUMP_DIR"], f"rank{os.environ.get('RANK', '0')}.pt")
+    if not os.path.exists(path):
+        grads = [p.grad.detach().clone() for group in optimizer.param_groups for p in group["params"]]
+        torch.save(grads, path)
+
+
+if __name__ == "__main__":
+    os.makedirs(os.environ["GRADIENT_DUMP_DIR"], exist_ok=True)
+    register_optimizer_step_pre_hook(save_first_gradients)
+    sys.exit(main_task_retrieval.main())
