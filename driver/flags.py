@@ -214,6 +214,9 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
 # Flags that may differ between a run and its `--resume`: where the run and its data are (the
 # data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
 # Every other flag that the checkpoint's config records must match, so that a resumed run
-# follows the plan it was started with and its config.json says what it does.
+# follows the plan it was started with and its config.json says what it does. The CLIP weights'
+# location may move too (`clip_checkpoint`, `cache_dir`): a resume loads every weight from the
+# checkpoint, and the activation they were trained with (`clip_activation`) must still match.
 RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
-                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim")
+                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
+                   "clip_checkpoint", "cache_dir")

@@ -102,7 +102,7 @@ def test_resume_with_another_plan_is_refused_naming_every_differing_flag(synthet
 def test_resume_with_flags_that_do_not_change_the_plan_goes_on(synthetic, finished_run):
     output = copy_of(finished_run, synthetic["root"] / "rerun_eval")
     args = driver_args(synthetic, output, "--epochs", "1", "--batch_size", "8", "--resume", "--batch_size_val", "2",
-                       "--n_display", "1", "--dual_softmax")
+                       "--n_display", "1", "--dual_softmax", "--cache_dir", str(synthetic["root"] / "moved_cache"))
     assert main_task_retrieval.main(args) == 0  # a finished run: only the final evaluation again
     metrics = json.loads((output / "metrics.json").read_text())
     assert "dual_softmax" in metrics
