@@ -25,6 +25,7 @@ from torch import nn
 from modules.atomic_file import atomic_path
 from modules.clip_checkpoint import match_state_dict
 from modules.errors import InputError
+from modules.frame_attention_pooling import check_attention_keys
 
 LAST = "checkpoint_last.pt"
 BEST = "checkpoint_best.pt"
@@ -130,6 +131,8 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
     """Load `--init_model` into `model` (exact architecture match, keys named otherwise);
     return the whole checkpoint (its config and metrics, when it has them)."""
     checkpoint = load_checkpoint(path)
-    weights = match_state_dict(model, model_weights(checkpoint, path), path)
+    weights = model_weights(checkpoint, path)
+    check_attention_keys(model, weights, path)  # before the generic key check: say why the keys differ
+    weights = match_state_dict(model, weights, path)
     model.load_state_dict(weights, strict=True)
     return checkpoint

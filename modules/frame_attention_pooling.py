@@ -3,12 +3,28 @@
 One level of the DLLFA head (the sentence, or every word). For a text row x and a video with
 unit-norm ordered frames f_t (t real):
 
-    a   = softmax_t(q(x) . k(f_t) / sqrt(d))      d = attention_dim (reduced key width)
-    v_x = m + sum_t a_t W f_t                     m = mean_t f_t (residual), or 0 (X-Pool style)
+    a   = softmax_t(q(LN_q(x)) . k(LN_k(f_t)) / sqrt(d))   d = attention_dim (reduced key width)
+    v_x = m + sum_t a_t W f_t        m = mean_t f_t, W = I at init (DLLFA: residual levels)
+    v_x = sum_t a_t W LN_k(f_t)      W = I at init (X-Pool style: no residual, LN'd values)
     score(x, video) = cos(x, v_x)
 
-Nothing non-linear follows the pooling, so with the value rows U_t = m + W f_t (softmax weights
-sum to one) everything D-wide splits into one side:
+Why the LayerNorms and the starting values (README, "The DLLFA head"; issue 12): x and f_t are
+unit vectors, |entry| ~ 1/sqrt(D), so with default `nn.Linear` init the logits of a D=512 head
+start ~1e-3 apart and Adam at lr 1e-4 barely moves them. Three choices make attention learn
+at CLIP's width and the recipe's rate:
+- LN_q and LN_k (gain only, no bias) rescale every row to |entry| ~ 1, as X-Pool does;
+- q and k start as the same random projection P with orthonormal rows (X-Pool starts both at
+  the identity), so the logits start as sqrt(d) times the cosine of LN(x) and LN(f_t) seen
+  through P: attention is text-conditioned from the first step (CLIP puts a caption near its
+  frames), ~0.5 apart over a video's frames on the feature benchmark, instead of random;
+- W starts at the identity: attention reaches the score only through W, and a small random W
+  (the formulation before) turns "which frames are attended" into noise, while W = I lets the
+  attended frames count from the first step (with uniform attention v = 2 m: DLLFA's residual
+  levels then score exactly like the mean of the frames, meanP).
+
+Everything before the pairing is one-sided (LN_q, q on the text; LN_k, k, W on the frames), and
+nothing non-linear follows the pooling, so with the value rows U_t (m + W f_t, or W LN_k(f_t))
+everything D-wide splits into one side (softmax weights sum to one):
 
     x . v_x  = sum_t a_t (x . U_t)       the only D-wide pairwise work: rows x frames, one matmul
     |v_x|^2 = a^T G a,   G = U U^T      a [T, T] Gram block per video, text-independent
@@ -32,8 +48,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from modules.errors import InputError
+
 EPS = 1e-12  # clamp of every squared norm
-VALUE_INIT = 0.1  # residual levels: |W f| ~ 0.1 |f| at init, so the head starts near the mean
 TEMPORARIES = 3  # [V, T, R] tensors alive at once in `pooled_scores`
 # Temporaries per chunk on the CPU: within a server's L3. On a 36 MB L3 at MSR-VTT size, 32 MB ran about
 # 10% faster than 12 MB (bigger matrix products), and 64-96 MB slower again (the per-pair passes leave the cache).
@@ -133,34 +150,72 @@ def pooled_similarity(text: PooledText, video: PooledVideos, memory_mb: float) -
     return out
 
 
-class FrameAttentionPooling(nn.Module):
-    """One level (sentence or words) with its own projections.
+# Parameters that the attention fix added: a checkpoint without them was trained with the formulation before.
+ATTENTION_FIX_KEYS = ("query_norm.weight", "key_norm.weight")
 
-    `residual=True` (DLLFA): v = mean + W(a . f) with W initialised small but non-zero, so the
-    head starts near the mean of the frames and every parameter has a gradient at init.
-    `residual=False` (X-Pool style): v = W(a . f) with W initialised to the identity. X-Pool's
-    separate value and output projections collapse into W, since nothing non-linear sits
-    between them. The key projection has no bias: it would shift all logits of a row equally,
-    which the softmax ignores (it would never get a gradient)."""
+
+def missing_attention_fix_keys(state: dict, prefix: str) -> list:
+    """The ATTENTION_FIX_KEYS of the level at `prefix` that `state` lacks although it holds that level."""
+    if prefix + "query.weight" not in state:
+        return []
+    return [prefix + key for key in ATTENTION_FIX_KEYS if prefix + key not in state]
+
+
+def trained_before_the_fix(missing: list) -> str:
+    return (f"{', '.join(missing)} missing: trained before the attention fix (LayerNorm before q and k, new "
+            "starting values; README, 'The DLLFA head'), which this code cannot reproduce: train it again, or "
+            "evaluate it with a checkout from before the commit 'Attention fix:'")
+
+
+def check_attention_keys(model: nn.Module, state: dict, path: str) -> None:
+    """Raise an InputError naming the missing keys when `state` (a state dict for `model`) holds
+    attention levels trained before the attention fix; do nothing otherwise."""
+    missing = [key for name, module in model.named_modules() if isinstance(module, FrameAttentionPooling)
+               for key in missing_attention_fix_keys(state, f"{name}." if name else "")]
+    if missing:
+        raise InputError(f"{path}: {trained_before_the_fix(missing)}")
+
+
+class FrameAttentionPooling(nn.Module):
+    """One level (sentence or words) with its own LayerNorms and projections.
+
+    `residual=True` (DLLFA): v = mean + W(a . f). `residual=False` (X-Pool style): v = W(a . LN_k(f)),
+    the frames LayerNormed before the keys and the values as in X-Pool (which uses one LayerNorm
+    for text and frames; here each side has its own gain). X-Pool's separate value and output
+    projections collapse into W, since nothing non-linear sits between them. W starts at the
+    identity and q, k at one shared projection with orthonormal rows (X-Pool starts all its
+    projections at the identity; here the key width d is smaller than D). The LayerNorms have no
+    bias and neither has the key projection: a shift of all keys is removed by the centring, and
+    a query bias is already in q."""
 
     def __init__(self, embed_dim: int, attention_dim: int, residual: bool):
         super().__init__()
         self.attention_dim = attention_dim
         self.residual = residual
+        self.query_norm = nn.LayerNorm(embed_dim, bias=False)
+        self.key_norm = nn.LayerNorm(embed_dim, bias=False)
         self.query = nn.Linear(embed_dim, attention_dim)
         self.key = nn.Linear(embed_dim, attention_dim, bias=False)
         self.value = nn.Linear(embed_dim, embed_dim)
         with torch.no_grad():
-            if residual:
-                nn.init.normal_(self.value.weight, std=VALUE_INIT / math.sqrt(embed_dim))
-            else:
-                self.value.weight.copy_(torch.eye(embed_dim))
+            nn.init.orthogonal_(self.query.weight)  # [d, D], orthonormal rows (columns if d > D)
+            self.key.weight.copy_(self.query.weight)
+            self.query.bias.zero_()
+            self.value.weight.copy_(torch.eye(embed_dim))
             self.value.bias.zero_()
+        self.register_load_state_dict_pre_hook(self._refuse_weights_from_before_the_fix)
+
+    @staticmethod
+    def _refuse_weights_from_before_the_fix(module, state, prefix, *args) -> None:
+        """load_state_dict pre-hook: a clear error instead of a list of missing and mis-shaped keys."""
+        missing = missing_attention_fix_keys(state, prefix)
+        if missing:
+            raise InputError(trained_before_the_fix(missing))
 
     def text_side(self, rows: torch.Tensor, row_mask: torch.Tensor, weights: torch.Tensor) -> PooledText:
         """rows [N, L, D] raw (zero where padded), row_mask [N, L] bool, weights [N, L]."""
         inv_norm = squared_norm(rows).rsqrt()  # [N, L]
-        queries = self.query(rows * inv_norm[..., None]) * self.attention_dim ** -0.5  # [N, L, d]
+        queries = self.query(self.query_norm(rows * inv_norm[..., None])) * self.attention_dim ** -0.5  # [N, L, d]
         return PooledText(rows, row_mask, queries, torch.where(row_mask, weights * inv_norm, 0))
 
     @staticmethod
@@ -172,10 +227,12 @@ class FrameAttentionPooling(nn.Module):
 
     def video_side(self, frames: torch.Tensor, mean: torch.Tensor, mask: torch.Tensor) -> PooledVideos:
         """frames [V, T, D] unit-norm (zero where padded), mean [V, D], mask [V, T] bool."""
-        keys = self.key(frames)  # [V, T, d]
+        normed = self.key_norm(frames)  # [V, T, D], zero where padded
+        keys = self.key(normed)  # [V, T, d]
         keys = (keys - masked_mean(keys, mask)[:, None]) * mask[..., None]
-        values = self.value(frames)  # [V, T, D]
         if self.residual:
-            values = values + mean[:, None]
+            values = self.value(frames) + mean[:, None]  # [V, T, D]
+        else:
+            values = self.value(normed)
         values = values * mask[..., None]
         return PooledVideos(keys, values, values @ values.transpose(1, 2))

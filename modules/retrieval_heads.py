@@ -101,10 +101,13 @@ class AttentionPoolingHead(RetrievalHead):
 
     Frame level: the sentence attends over the frames, sim_frame = cos(s, v_s). Token level:
     every word attends over the frames with its own projections, sim_l = cos(w_l, v_l), pooled
-    with text-only weights beta = softmax_L(mlp(w) + mask). Fusion: sim = lambda * sim_frame +
+    with text-only weights beta = softmax_L(mlp(LN(w)) + mask). Fusion: sim = lambda * sim_frame +
     (1 - lambda) * sim_token, lambda fixed or sigmoid of a learned scalar (0.5 at init). The
     fusion and pooling weights are folded into the text side, so each level is one weighted
-    `pooled_similarity` and the fused score is their sum."""
+    `pooled_similarity` and the fused score is their sum. Each level LayerNorms its inputs before
+    q and k and starts its value map at the identity, so that attention learns at CLIP's width
+    and the recipe's lr (`modules/frame_attention_pooling.py`); with uniform attention a residual
+    level scores exactly like the mean of its frames (meanP, or seqTransf with the temporal encoder)."""
 
     def __init__(self, embed_dim: int, attention_dim: int, levels: str, temporal: Optional[TemporalEncoder],
                  fusion: Optional[float], residual: bool):
@@ -114,9 +117,10 @@ class AttentionPoolingHead(RetrievalHead):
             if levels in ("both", "frame") else None
         self.token_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
             if levels in ("both", "token") else None
+        # a LayerNorm first, as before q and k (unit-norm words would give near-equal weights at D=512);
         # the output layer has no bias: softmax_L ignores a shift, it would never get a gradient
-        self.word_weights = nn.Sequential(nn.Linear(embed_dim, attention_dim), nn.GELU(),
-                                          nn.Linear(attention_dim, 1, bias=False)) \
+        self.word_weights = nn.Sequential(nn.LayerNorm(embed_dim, bias=False), nn.Linear(embed_dim, attention_dim),
+                                          nn.GELU(), nn.Linear(attention_dim, 1, bias=False)) \
             if self.token_level is not None else None
         both = levels == "both"
         self.fusion_logit = nn.Parameter(torch.zeros(())) if both and fusion is None else None
@@ -162,7 +166,7 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
-    without temporal encoder and without residual; the dllfa_* flags select DLLFA's ablations
+    without temporal encoder and without residual (values from the LayerNormed frames, as X-Pool); the dllfa_* flags select DLLFA's ablations
     (`dllfa_fusion` None = learned lambda; it only applies to levels "both"). `temporal_centering`
     feeds the temporal encoder each frame minus its video's mean (see TemporalEncoder)."""
     if name not in HEAD_NAMES:

@@ -2,8 +2,8 @@
 
 They follow the formulas of DESIGN.md section 4 literally with the head's own parameters, and
 share none of the fast path's tricks: the temporal encoder sees each video's real frames alone
-(no padding mask), attention is a -inf masked softmax, the residual mean is added after the
-pooling, and every text-conditioned video vector is materialised ([Nt, Nv, D] at the frame
+(no padding mask), the LayerNorms are written out, attention is a -inf masked softmax, the
+residual mean is added after the pooling, and every text-conditioned video vector is materialised ([Nt, Nv, D] at the frame
 level, [Nt, L, Nv, D] at the token level) before its cosine is taken.
 """
 import torch
@@ -38,13 +38,21 @@ def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
     return out, mask
 
 
+def layer_norm(norm, x: torch.Tensor) -> torch.Tensor:
+    """The LayerNorm `norm` (gain only) written out: (x - mean) / sqrt(var + eps) * gain."""
+    centred = x - x.mean(-1, keepdim=True)
+    return centred / (centred.pow(2).mean(-1, keepdim=True) + norm.eps).sqrt() * norm.weight
+
+
 def naive_level(level, rows: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """rows [N, L, D], frames [Nv, T, D] unit-norm, mask [Nv, T] -> cos(x_nl, v_nlj) [N, L, Nv]."""
-    queries = level.query(unit(rows)) / level.attention_dim ** 0.5  # [N, L, d]
-    keys = level.key(frames)  # [Nv, T, d]
+    queries = level.query(layer_norm(level.query_norm, unit(rows))) / level.attention_dim ** 0.5  # [N, L, d]
+    normed = layer_norm(level.key_norm, frames)  # [Nv, T, D]
+    keys = level.key(normed)  # [Nv, T, d]
     logits = torch.einsum("nld,vtd->nlvt", queries, keys).masked_fill(~mask, float("-inf"))
     attention = logits.softmax(-1)  # [N, L, Nv, T]
-    pooled = torch.einsum("nlvt,vtd->nlvd", attention, level.value(frames))  # [N, L, Nv, D]
+    values = level.value(frames if level.residual else normed)  # [Nv, T, D]
+    pooled = torch.einsum("nlvt,vtd->nlvd", attention, values)  # [N, L, Nv, D]
     if level.residual:
         mean = frames.sum(1) / mask.sum(1, keepdim=True)  # [Nv, D]
         pooled = pooled + mean
@@ -69,7 +77,8 @@ def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tenso
     if head.token_level is not None:
         word_mask = word_mask.bool()
         sims = naive_level(head.token_level, words, ordered, mask)  # [Nt, L, Nv]
-        logits = head.word_weights(unit(words))[..., 0].masked_fill(~word_mask, float("-inf"))
+        norm, *mlp = head.word_weights
+        logits = torch.nn.Sequential(*mlp)(layer_norm(norm, unit(words)))[..., 0].masked_fill(~word_mask, float("-inf"))
         beta = logits.softmax(-1)  # [Nt, L]
         sim = sim + (1 - lam) * (beta[..., None] * sims.masked_fill(~word_mask[..., None], 0)).sum(1)
     return sim

@@ -6,7 +6,10 @@ import torch
 import modules.frame_attention_pooling as fap
 from modules.frame_attention_pooling import (CPU_CHUNK_BYTES, TEMPORARIES, FrameAttentionPooling, chunk_budget_bytes,
                                              plan_chunks, pooled_similarity)
-from tests.naive_heads import naive_level, unit
+from modules.checkpointing import load_model_weights
+from modules.errors import InputError
+from modules.retrieval_heads import build_head
+from tests.naive_heads import layer_norm, naive_level, unit
 
 DIM, FRAMES, ROWS = 16, 5, 4
 
@@ -39,12 +42,14 @@ def test_cpu_chunks_are_capped_at_cache_size():
     assert chunk_budget_bytes(4096, torch.device("cuda")) == 4096 * 2 ** 20
 
 
-def sharp_level(residual, seed=0, dtype=torch.float64, query_scale=20.0):
+def sharp_level(residual, seed=0, dtype=torch.float64, query_scale=5.0):
     torch.manual_seed(seed)
     level = FrameAttentionPooling(DIM, 8, residual).to(dtype)
     with torch.no_grad():
         level.query.weight.mul_(query_scale)  # peaked attention: its errors would show
         level.value.weight.add_(0.3 * torch.randn_like(level.value.weight))
+        level.query_norm.weight.uniform_(0.5, 1.5)
+        level.key_norm.weight.uniform_(0.5, 1.5)
     return level
 
 
@@ -98,7 +103,7 @@ def test_weighted_rows_match_the_materialised_reference_in_every_chunking(residu
 
 
 def test_logits_beyond_exp_range_fall_back_to_the_max_shift(count_kernel_calls):
-    level = sharp_level(True, dtype=torch.float32, query_scale=3e4)  # logits spread over ~1e3
+    level = sharp_level(True, dtype=torch.float32, query_scale=7e3)  # logits spread over ~1e3
     inputs = level_inputs(dtype=torch.float32)
     fast = fast_level(level, *inputs)
     reference = reference_level(level.double(), *(x.double() if x.is_floating_point() else x for x in inputs))
@@ -120,8 +125,9 @@ def test_a_video_without_real_frames_scores_zero_with_finite_gradients():
 
 
 @pytest.mark.parametrize("residual", [True, False])
-def test_uniform_attention_starts_at_the_mean_of_the_frames(residual):
-    """Residual: the initial W is small, so v stays near the mean. Not residual (xpool): W = I."""
+def test_uniform_attention_gives_the_mean_of_the_frames_at_init(residual):
+    """W = I: a residual level (DLLFA) with uniform attention scores exactly like the mean of the
+    frames (meanP), since v = 2 mean; xpool like the mean of the LayerNormed frames."""
     torch.manual_seed(0)
     level = FrameAttentionPooling(DIM, 8, residual).double()
     with torch.no_grad():
@@ -129,12 +135,25 @@ def test_uniform_attention_starts_at_the_mean_of_the_frames(residual):
         level.query.bias.zero_()
     rows, row_mask, weights, frames, mask = level_inputs()
     sim = fast_level(level, rows, row_mask, torch.ones_like(weights), frames, mask)
-    mean = frames.sum(1) / mask.sum(1, keepdim=True)
+    pooled = frames if residual else layer_norm(level.key_norm, frames) * mask[..., None]
+    mean = pooled.sum(1) / mask.sum(1, keepdim=True)
     cos = torch.einsum("nld,vd->nlv", unit(rows), unit(mean))
-    expected = (cos * row_mask[..., None]).sum(1)
-    assert torch.allclose(sim, expected, atol=0.1 if residual else 1e-12)
-    if residual:
-        assert not torch.allclose(sim, expected, atol=1e-6)  # near, not at: W f adds to the mean
+    assert torch.allclose(sim, (cos * row_mask[..., None]).sum(1), atol=1e-12)
+
+
+def test_attention_logits_start_spread_at_clip_width():
+    """Independent unit-norm rows and frames at D=512 (CLIP's width): with the LayerNorms before q
+    and k and their orthonormal start the logits of a row over a video's frames start ~1 apart,
+    not ~1e-3 as before the fix, so that attention can leave uniform at the recipe's lr (issue 12)."""
+    torch.manual_seed(0)
+    level = FrameAttentionPooling(512, 64, residual=True)
+    rows = unit(torch.randn(8, 1, 512))
+    frames = unit(torch.randn(8, 12, 512))
+    mask = torch.ones(8, 12, dtype=torch.bool)
+    text = level.text_side(rows, torch.ones(8, 1, dtype=torch.bool), torch.ones(8, 1))
+    video = level.video_side(frames, frames.mean(1), mask)
+    logits = torch.einsum("nld,vtd->nlvt", text.queries, video.keys)  # [8, 1, 8, 12]
+    assert 0.5 < logits.std(-1).mean() < 2.0
 
 
 def test_inspected_attention_is_the_softmax_the_scores_use():
@@ -145,6 +164,36 @@ def test_inspected_attention_is_the_softmax_the_scores_use():
     attention = FrameAttentionPooling.attention(text, video, mask)  # [N, L, V, T]
     assert torch.allclose(attention.sum(-1), torch.ones(attention.shape[:-1], dtype=attention.dtype))
     assert (attention[:, :, ~mask] == 0).all()
-    expected = torch.einsum("nld,vtd->nlvt", level.query(unit(rows)) / 8 ** 0.5, level.key(frames))
+    queries = level.query(layer_norm(level.query_norm, unit(rows))) / 8 ** 0.5
+    expected = torch.einsum("nld,vtd->nlvt", queries, level.key(layer_norm(level.key_norm, frames)))
     expected = expected.masked_fill(~mask, float("-inf")).softmax(-1)
     assert torch.allclose(attention, expected, atol=1e-12)
+
+
+def test_weights_trained_before_the_attention_fix_are_refused_by_name(tmp_path):
+    """A state dict without the LayerNorm gains (saved before the fix) cannot be reproduced:
+    loading it, directly or as --init_model, is an InputError naming the missing keys."""
+    head = build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8)
+    old = {k: v for k, v in head.state_dict().items() if "_norm." not in k}
+    with pytest.raises(InputError, match=r"frame_level\.query_norm\.weight.*trained before the attention fix"):
+        head.load_state_dict(old)
+    path = tmp_path / "old.pt"
+    torch.save({"model": old}, path)
+    with pytest.raises(InputError, match=r"old\.pt: .*token_level\.key_norm\.weight.*trained before the attention fix"):
+        load_model_weights(build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8), str(path))
+    torch.save({"model": head.state_dict()}, path)
+    load_model_weights(build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8), str(path))
+
+
+def test_attention_starts_on_the_frames_that_resemble_the_text():
+    """q and k start as one shared projection: before any training, a text row that is a noisy
+    copy of one frame attends to that frame more than to the others (CLIP's joint space)."""
+    torch.manual_seed(0)
+    level = FrameAttentionPooling(512, 64, residual=True)
+    frames = unit(torch.randn(16, 12, 512))
+    rows = unit(frames[torch.arange(16), torch.arange(16) % 12] + torch.randn(16, 512) * 0.05)[:, None]  # [16, 1, D]
+    mask = torch.ones(16, 12, dtype=torch.bool)
+    text = level.text_side(rows, torch.ones(16, 1, dtype=torch.bool), torch.ones(16, 1))
+    attention = FrameAttentionPooling.attention(text, level.video_side(frames, frames.mean(1), mask), mask)
+    own = attention[torch.arange(16), 0, torch.arange(16)]  # [16, T] each row over its own video
+    assert (own.argmax(-1) == torch.arange(16) % 12).all()
