@@ -1,7 +1,8 @@
 """Benchmark (not a test): pairwise scoring of every head at real evaluation sizes.
 
 Random features, D=512, T=12 frames, L=32 words, every frame and word real (the worst case of
-the token level), at MSR-VTT size (1,000 texts x 1,000 videos) and VATEX size (15,000 x 1,500).
+the token level), at MSR-VTT size (1,000 texts x 1,000 videos) and VATEX size (15,000 x 1,500);
+`--sizes small` (200 x 200) is a quick check that the benchmark runs (bench/gpu_check.sh's CPU smoke run).
 For each head it times `similarity` on cached text/video sides (evaluation computes the sides
 once; their time is reported apart as sides_seconds) and measures its peak memory. Beside it:
 
@@ -40,7 +41,7 @@ from modules.retrieval_heads import HEAD_NAMES, build_head  # noqa: E402
 from tests.naive_heads import naive_scores, ordered_frames  # noqa: E402
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
-SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500)}
+SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500), "small": (200, 200)}
 NAIVE_COPIES = 3  # [.., Nv, D] tensors alive at once in the naive path
 FLOOR_BLOCK = 2048  # rows per block of the blocked floor
 
