@@ -12,7 +12,7 @@ from tqdm import tqdm
 from dataloaders.retrieval_datasets import collate_batch
 from modules.contrastive_loss import dual_softmax
 from modules.distributed import DistributedContext, gather_uneven, shard_range
-from modules.metrics import order_contrast_accuracy, retrieval_metrics
+from modules.metrics import metrics_by_caption_kind, order_contrast_accuracy, retrieval_metrics
 from modules.retrieval_model import RetrievalModel, TextFeatures
 from modules.tokenizer import CaptionTokenizer
 
@@ -57,13 +57,29 @@ def similarity_matrix(model: RetrievalModel, split, video_dataset, tokenizer: Ca
     return gather_uneven(rows).cpu()
 
 
-def evaluation_report(sim: np.ndarray, split, twins: Optional[np.ndarray], with_dual_softmax: bool) -> Dict:
-    """metrics.json content: plain metrics, then (separately) dual-softmax and order contrast."""
+def twin_contrasts(sim: np.ndarray, caption_video_index: np.ndarray, twins: Optional[np.ndarray],
+                   swaps: Optional[np.ndarray]) -> Dict[str, float]:
+    """order_contrast (against the time-reversed twin) and swap_contrast (against the
+    event-swapped twin), each where some caption's video has such a twin."""
+    contrasts = {}
+    for name, partners in (("order_contrast", twins), ("swap_contrast", swaps)):
+        if partners is not None and (partners[caption_video_index] >= 0).any():
+            contrasts[name] = order_contrast_accuracy(sim, caption_video_index, partners)
+    return contrasts
+
+
+def evaluation_report(sim: np.ndarray, split, twins: Optional[np.ndarray], with_dual_softmax: bool,
+                      swaps: Optional[np.ndarray] = None, caption_kinds: Optional[np.ndarray] = None) -> Dict:
+    """metrics.json content: plain metrics, then (separately) dual-softmax, the twin contrasts
+    and, with caption kinds, text-to-video metrics and contrasts per kind (`by_caption_kind`)."""
     index = np.asarray(split.caption_video_index)
     report = {"dataset": split.dataset, "split": split.name, "n_captions": int(sim.shape[0]),
               "n_videos": int(sim.shape[1]), **retrieval_metrics(sim, index)}
-    if twins is not None and (twins >= 0).any():
-        report["order_contrast"] = order_contrast_accuracy(sim, index, twins)
+    report.update(twin_contrasts(sim, index, twins, swaps))
+    if caption_kinds is not None:
+        report["by_caption_kind"] = {
+            kind: {**metrics, **twin_contrasts(sim[caption_kinds == kind], index[caption_kinds == kind], twins, swaps)}
+            for kind, metrics in metrics_by_caption_kind(sim, index, caption_kinds).items()}
     if with_dual_softmax:  # the prior runs over the queries of each direction
         scores = torch.from_numpy(sim)
         report["dual_softmax"] = {
