@@ -8,14 +8,19 @@ unit-norm ordered frames f_t (t real):
     v_x = sum_t a_t W LN_k(f_t)      W = I at init (X-Pool style: no residual, LN'd values)
     score(x, video) = cos(x, v_x)
 
-Why the LayerNorms and the identity start (README, "The DLLFA head"; issue 12): x and f_t are
+Why the LayerNorms and the starting values (README, "The DLLFA head"; issue 12): x and f_t are
 unit vectors, |entry| ~ 1/sqrt(D), so with default `nn.Linear` init the logits of a D=512 head
-start ~1e-3 apart and Adam at lr 1e-4 barely moves them; LN_q and LN_k (gain only, no bias)
-rescale every row to |entry| ~ 1, as X-Pool does, so the logits start ~0.3 apart and learn at
-the recipe's rate. And attention only reaches the score through W: a small random W (the
-formulation before) turns "which frames are attended" into noise, while W = I lets the
-attended frames count from the first step (and with uniform attention v = 2 m: DLLFA starts
-exactly at meanP).
+start ~1e-3 apart and Adam at lr 1e-4 barely moves them. Three choices make attention learn
+at CLIP's width and the recipe's rate:
+- LN_q and LN_k (gain only, no bias) rescale every row to |entry| ~ 1, as X-Pool does;
+- q and k start as the same random projection P with orthonormal rows (X-Pool starts both at
+  the identity), so the logits start as sqrt(d) times the cosine of LN(x) and LN(f_t) seen
+  through P: attention is text-conditioned from the first step (CLIP puts a caption near its
+  frames), ~0.5 apart over a video's frames on the feature benchmark, instead of random;
+- W starts at the identity: attention reaches the score only through W, and a small random W
+  (the formulation before) turns "which frames are attended" into noise, while W = I lets the
+  attended frames count from the first step (with uniform attention v = 2 m: DLLFA's residual
+  levels then score exactly like the mean of the frames, meanP).
 
 Everything before the pairing is one-sided (LN_q, q on the text; LN_k, k, W on the frames), and
 nothing non-linear follows the pooling, so with the value rows U_t (m + W f_t, or W LN_k(f_t))
@@ -178,7 +183,8 @@ class FrameAttentionPooling(nn.Module):
     the frames LayerNormed before the keys and the values as in X-Pool (which uses one LayerNorm
     for text and frames; here each side has its own gain). X-Pool's separate value and output
     projections collapse into W, since nothing non-linear sits between them. W starts at the
-    identity in both (X-Pool's start for all its projections). The LayerNorms have no bias and
+    identity and q, k at one shared projection with orthonormal rows (X-Pool starts all its
+    projections at the identity; here the key width d is smaller than D). The LayerNorms have no bias and
     neither has the key projection: a shift of all keys is removed by the centring, and a query
     bias is already in q."""
 
@@ -192,6 +198,9 @@ class FrameAttentionPooling(nn.Module):
         self.key = nn.Linear(embed_dim, attention_dim, bias=False)
         self.value = nn.Linear(embed_dim, embed_dim)
         with torch.no_grad():
+            nn.init.orthogonal_(self.query.weight)  # [d, D], orthonormal rows (columns if d > D)
+            self.key.weight.copy_(self.query.weight)
+            self.query.bias.zero_()
             self.value.weight.copy_(torch.eye(embed_dim))
             self.value.bias.zero_()
         self.register_load_state_dict_pre_hook(self._refuse_weights_from_before_the_fix)

@@ -142,9 +142,9 @@ def test_uniform_attention_gives_the_mean_of_the_frames_at_init(residual):
 
 
 def test_attention_logits_start_spread_at_clip_width():
-    """Unit-norm rows and frames at D=512 (CLIP's width): the LayerNorms before q and k make the
-    logits of a row over a video's frames start ~0.3 apart, not ~1e-3 as on the raw unit
-    vectors, so that attention can leave uniform at the recipe's lr (issue 12)."""
+    """Independent unit-norm rows and frames at D=512 (CLIP's width): with the LayerNorms before q
+    and k and their orthonormal start the logits of a row over a video's frames start ~1 apart,
+    not ~1e-3 as before the fix, so that attention can leave uniform at the recipe's lr (issue 12)."""
     torch.manual_seed(0)
     level = FrameAttentionPooling(512, 64, residual=True)
     rows = unit(torch.randn(8, 1, 512))
@@ -153,7 +153,7 @@ def test_attention_logits_start_spread_at_clip_width():
     text = level.text_side(rows, torch.ones(8, 1, dtype=torch.bool), torch.ones(8, 1))
     video = level.video_side(frames, frames.mean(1), mask)
     logits = torch.einsum("nld,vtd->nlvt", text.queries, video.keys)  # [8, 1, 8, 12]
-    assert 0.1 < logits.std(-1).mean() < 1.0
+    assert 0.5 < logits.std(-1).mean() < 2.0
 
 
 def test_inspected_attention_is_the_softmax_the_scores_use():
@@ -183,3 +183,17 @@ def test_weights_trained_before_the_attention_fix_are_refused_by_name(tmp_path):
         load_model_weights(build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8), str(path))
     torch.save({"model": head.state_dict()}, path)
     load_model_weights(build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8), str(path))
+
+
+def test_attention_starts_on_the_frames_that_resemble_the_text():
+    """q and k start as one shared projection: before any training, a text row that is a noisy
+    copy of one frame attends to that frame more than to the others (CLIP's joint space)."""
+    torch.manual_seed(0)
+    level = FrameAttentionPooling(512, 64, residual=True)
+    frames = unit(torch.randn(16, 12, 512))
+    rows = unit(frames[torch.arange(16), torch.arange(16) % 12] + torch.randn(16, 512) * 0.05)[:, None]  # [16, 1, D]
+    mask = torch.ones(16, 12, dtype=torch.bool)
+    text = level.text_side(rows, torch.ones(16, 1, dtype=torch.bool), torch.ones(16, 1))
+    attention = FrameAttentionPooling.attention(text, level.video_side(frames, frames.mean(1), mask), mask)
+    own = attention[torch.arange(16), 0, torch.arange(16)]  # [16, T] each row over its own video
+    assert (own.argmax(-1) == torch.arange(16) % 12).all()

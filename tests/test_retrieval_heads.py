@@ -32,7 +32,7 @@ def make_head(config: str, dtype=torch.float64, seed=0):
     with torch.no_grad():
         for module in head.modules():
             if isinstance(module, FrameAttentionPooling):
-                module.query.weight.mul_(5)  # logits spread ~2 (~0.3 at init)
+                module.query.weight.mul_(5)  # logits spread ~5 (~1 at init)
                 module.value.weight.add_(0.3 * torch.randn_like(module.value.weight))
             if isinstance(module, torch.nn.LayerNorm):
                 module.weight.uniform_(0.5, 1.5)
