@@ -66,7 +66,7 @@ def _showcase_captions(videos) -> list:
 
 def plot_attention(run: str, path: str) -> None:
     """One test video (frames on top), a column per caption: the sentence's attention over the frames
-    (bars) and every word's (heat map); the described event's frames shaded for one-event captions."""
+    (bars) and every word's (heat map); the described event's frames marked for one-event captions."""
     args, model = load_run_model(run)
     videos = test_videos(args, model)
     rows = np.array(_showcase_captions(videos))
@@ -93,10 +93,11 @@ def plot_attention(run: str, path: str) -> None:
         heat.set_yticks(range(len(labels)), labels, fontsize=6)
         heat.set_xlabel("frame")
         heat.set_title("words -> frames", fontsize=7)
-        for axis in (bars, heat):
-            if start >= 0:
-                axis.axvspan(start - 0.5, stop - 0.5, color="orange", alpha=0.25, linewidth=0)
-    figure.suptitle("DLLFA attention for one test video and its captions (shaded: the event a one-event caption "
+        if start >= 0:
+            bars.axvspan(start - 0.5, stop - 0.5, color="orange", alpha=0.25, linewidth=0)
+            for edge in (start - 0.5, stop - 0.5):
+                heat.axvline(edge, color="orange", linewidth=2)
+    figure.suptitle("DLLFA attention for one test video and its captions (marked: the event a one-event caption "
                     "describes)", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
