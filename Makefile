@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo bench gpu-wheels
+.PHONY: setup test demo bench feature-bench gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ demo: setup
 # Benchmarks at CPU sizes -> bench/results.{md,json} -> README's performance section.
 bench: setup
 	$(PY) -m bench.run_all
+	$(PY) scripts/sync_readme.py
+
+# Every head trained on generated CLIP-width features -> bench/feature_level_results.{md,json} -> README.
+feature-bench: setup
+	$(PY) -m bench.feature_level
 	$(PY) scripts/sync_readme.py
 
 # Wheels that bench/gpu_check.sh installs on a GPU machine that has PyTorch but not these.

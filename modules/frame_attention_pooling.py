@@ -162,9 +162,9 @@ def missing_attention_fix_keys(state: dict, prefix: str) -> list:
 
 
 def trained_before_the_fix(missing: list) -> str:
-    return (f"{', '.join(missing)} missing: trained before the attention fix (LayerNorm before q and k, identity "
-            "start of the value map; README, 'The DLLFA head'), which this code cannot reproduce: train it again, "
-            "or evaluate it with a checkout from before the commit 'Attention fix:'")
+    return (f"{', '.join(missing)} missing: trained before the attention fix (LayerNorm before q and k, new "
+            "starting values; README, 'The DLLFA head'), which this code cannot reproduce: train it again, or "
+            "evaluate it with a checkout from before the commit 'Attention fix:'")
 
 
 def check_attention_keys(model: nn.Module, state: dict, path: str) -> None:
@@ -184,9 +184,9 @@ class FrameAttentionPooling(nn.Module):
     for text and frames; here each side has its own gain). X-Pool's separate value and output
     projections collapse into W, since nothing non-linear sits between them. W starts at the
     identity and q, k at one shared projection with orthonormal rows (X-Pool starts all its
-    projections at the identity; here the key width d is smaller than D). The LayerNorms have no bias and
-    neither has the key projection: a shift of all keys is removed by the centring, and a query
-    bias is already in q."""
+    projections at the identity; here the key width d is smaller than D). The LayerNorms have no
+    bias and neither has the key projection: a shift of all keys is removed by the centring, and
+    a query bias is already in q."""
 
     def __init__(self, embed_dim: int, attention_dim: int, residual: bool):
         super().__init__()

@@ -1,0 +1,97 @@
+"""The results of `python -m bench.feature_level` as markdown (README block) from its JSON."""
+from typing import Dict, List
+
+import torch
+
+from bench.feature_level.generator import KINDS, FeatureBatch, unit
+
+KIND_TITLES = {"one_segment": "one-segment", "multi_segment": "multi-segment", "order": "order"}
+
+
+def feature_statistics(pools: Dict[str, FeatureBatch]) -> Dict[str, float]:
+    """Mean cosines of the generated features over all pools: what 'CLIP-like' came out as."""
+    frames = unit(torch.cat([pool.frames for pool in pools.values()]))  # [N, T, D]
+    segment = torch.cat([pool.segment for pool in pools.values()])  # [N, T]
+    gram = torch.einsum("ntd,nsd->nts", frames, frames)  # [N, T, T]
+    off_diagonal = ~torch.eye(frames.shape[1], dtype=torch.bool)
+    same_segment = (segment[:, :, None] == segment[:, None]) & off_diagonal  # [N, T, T]
+    first = frames[:, 0]  # [N, D]
+    across = first @ first.T
+    own = {"described": [], "other": []}
+    for pool in pools.values():
+        pooled = unit(pool.frames)
+        cos = torch.einsum("nd,ntd->nt", pool.sentence, pooled)  # [N, T] caption and its own video
+        own["described"].append(cos[pool.described])
+        own["other"].append(torch.einsum("nd,mtd->nm", pool.sentence, pooled).div(pool.frames.shape[1])
+                            [~torch.eye(len(cos), dtype=torch.bool)])
+    return {"frames_of_a_video": float(gram[:, off_diagonal].mean()),
+            "frames_of_a_segment": float(gram[same_segment].mean()),
+            "frames_of_two_videos": float(across[~torch.eye(len(first), dtype=torch.bool)].mean()),
+            "caption_and_its_described_frames": float(torch.cat(own["described"]).mean()),
+            "caption_and_other_videos_frames": float(torch.cat(own["other"]).mean())}
+
+
+def _r1(entry: dict) -> str:
+    text = f"{entry['retrieval']['R1']:.1f}"
+    if "uniform_attention" in entry:
+        text += f" ({entry['uniform_attention']['R1']:.1f})"
+    return text
+
+
+def _mass(entry: dict, level: str) -> str:
+    stats = entry["attention"].get(level)
+    return "" if stats is None else f"{stats['mass']:.2f} / {stats['uniform']:.2f}"
+
+
+def _spread_and_mass(start: dict, end: dict, level: str) -> str:
+    a, b = start["attention"].get(level), end["attention"].get(level)
+    if a is None:
+        return ""
+    return f"{a['spread']:.4f} / {a['mass']:.3f} -> {b['spread']:.4f} / {b['mass']:.3f}"
+
+
+def markdown(results: dict) -> str:
+    config, stats = results["config"], results["statistics"]
+    lines: List[str] = [
+        f"`{results['command']}`: {len(results['heads'])} heads"
+        + (f" and {len(results['fix_variants'])} variants of the attention fix" if results["fix_variants"] else "")
+        + f", each trained for {config['steps']} steps of {config['batch_size']} captions at lr {config['lr']:g} "
+        f"(temporal encoder: {config['temporal_layers']} layer(s)), evaluated on the {config['split']} pools "
+        f"({config['pool']} captions x {config['pool']} videos per kind); wall time {results['wall_seconds'] / 60:.1f} min "
+        f"on {results['machine']} (a shared machine).", "",
+        f"Generated features: frames of one video at cosine {stats['frames_of_a_video']:.2f} (of one segment "
+        f"{stats['frames_of_a_segment']:.2f}), of two videos "
+        f"{stats['frames_of_two_videos']:.2f}; a caption and the frames it describes "
+        f"{stats['caption_and_its_described_frames']:.2f}, and the frames of other videos "
+        f"{stats['caption_and_other_videos_frames']:.2f}.", "",
+        "**Retrieval**: text-to-video R@1 per caption kind (ties shared: a video tied with its twin counts "
+        "one half); in brackets the same trained model with its attention forced uniform (query maps "
+        "zeroed). Order contrast: share of order captions whose video outscores its time-reversed twin "
+        "(0.5 = chance).", "",
+        "| head | one-segment | multi-segment | order | order contrast | training min |", "|---|---:|---:|---:|---:|---:|"]
+    for name, run in results["heads"].items():
+        trained = run["trained"]
+        lines.append(f"| {name} | " + " | ".join(_r1(trained[kind]) for kind in KINDS)
+                     + f" | {trained['order']['retrieval']['order_contrast']:.3f} | {run['train_seconds'] / 60:.1f} |")
+    lines += ["", "**Attention** of each caption over its own video after training: mass on the described "
+              "segment(s) (sentence) or on the word's own segment (content words) / the uniform share.", "",
+              "| head | " + " | ".join(f"sentence, {KIND_TITLES[k]}" for k in KINDS) + " | "
+              + " | ".join(f"words, {KIND_TITLES[k]}" for k in KINDS) + " |", "|---|" + "---:|" * 6]
+    for name, run in results["heads"].items():
+        trained = run["trained"]
+        if any(trained[kind]["attention"] for kind in KINDS):
+            lines.append(f"| {name} | " + " | ".join(_mass(trained[k], "sentence") for k in KINDS) + " | "
+                         + " | ".join(_mass(trained[k], "words") for k in KINDS) + " |")
+    if results["fix_variants"]:
+        lines += ["", "**Before and after the attention fix** (`dllfa --dllfa_no_temporal`, lr 1e-4, one-segment "
+                  "captions): logit spread / mass on the own segment at step 0 -> after training "
+                  f"(uniform share {results['fix_variants_uniform_share']:.3f}), and R@1 of the trained model "
+                  "against the same model with uniform attention.", "",
+                  "| setting | sentence: spread / mass | content words: spread / mass | R@1 | R@1, uniform attention |",
+                  "|---|---|---|---:|---:|"]
+        for name, run in results["fix_variants"].items():
+            start, end = run["step0"]["one_segment"], run["trained"]["one_segment"]
+            lines.append(f"| {name} | {_spread_and_mass(start, end, 'sentence')} | "
+                         f"{_spread_and_mass(start, end, 'words')} | {end['retrieval']['R1']:.1f} | "
+                         f"{end['uniform_attention']['R1']:.1f} |")
+    return "\n".join(lines) + "\n"

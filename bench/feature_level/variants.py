@@ -1,0 +1,93 @@
+"""The heads of the benchmark: every head and ablation of the repository, and the attention
+formulation from before the fix, rebuilt from today's modules for the before/after table.
+
+`before_fix(head)` swaps the LayerNorms before q, k and the word-weight MLP for identities,
+restarts q and k from nn.Linear's default init and the value maps W at N(0, (0.1 / sqrt(D))^2):
+exactly the formulation of the commits before "Attention fix:" (q, k and the MLP on the unit-norm
+rows, W small and random) for DLLFA's residual levels. Its three parts, `without_layernorm`,
+`random_query_key_start` and `small_value_start`, separate the three parts of the fix.
+"""
+import math
+from typing import Callable, Dict, Optional
+
+import torch
+from torch import nn
+
+from modules.frame_attention_pooling import FrameAttentionPooling
+from modules.retrieval_heads import AttentionPoolingHead, RetrievalHead, build_head
+
+EMBED_DIM, FRAMES = 512, 12
+OLD_VALUE_STD = 0.1  # the value map's start before the fix: |W f| ~ 0.1 |f|
+
+# name -> (--sim_header, build_head flags); the same heads and switches as the CLI.
+HEADS: Dict[str, tuple] = {
+    "meanP": ("meanP", {}),
+    "seqTransf": ("seqTransf", {}),
+    "xpool": ("xpool", {}),
+    "dllfa": ("dllfa", {}),
+    "dllfa --dllfa_no_temporal": ("dllfa", {"dllfa_temporal": False}),
+    "dllfa --dllfa_levels frame": ("dllfa", {"dllfa_levels": "frame"}),
+    "dllfa --dllfa_levels token": ("dllfa", {"dllfa_levels": "token"}),
+}
+
+
+def make_head(name: str, temporal_layers: int, seed: int) -> RetrievalHead:
+    """A freshly initialised head (no CLIP weights: the temporal encoder starts randomly)."""
+    sim_header, flags = HEADS[name]
+    torch.manual_seed(seed)
+    return build_head(sim_header, EMBED_DIM, FRAMES, temporal_layers=temporal_layers, **flags)
+
+
+def without_layernorm(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    """q, k and the word-weight MLP on the unit-norm rows, as before the fix."""
+    for level in head.modules():
+        if isinstance(level, FrameAttentionPooling):
+            level.query_norm, level.key_norm = nn.Identity(), nn.Identity()
+    if head.word_weights is not None:
+        head.word_weights[0] = nn.Identity()
+    return head
+
+
+def random_query_key_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    """q and k from nn.Linear's default init (independent, random), as before the fix."""
+    for level in head.modules():
+        if isinstance(level, FrameAttentionPooling):
+            level.query.reset_parameters()
+            level.key.reset_parameters()
+    return head
+
+
+def small_value_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    """W from N(0, (0.1 / sqrt(D))^2), as before the fix (residual levels)."""
+    with torch.no_grad():
+        for level in head.modules():
+            if isinstance(level, FrameAttentionPooling):
+                nn.init.normal_(level.value.weight, std=OLD_VALUE_STD / math.sqrt(level.value.in_features))
+    return head
+
+
+def before_fix(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    return small_value_start(random_query_key_start(without_layernorm(head)))
+
+
+def layernorm_only(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    return small_value_start(random_query_key_start(head))
+
+
+def without_identity_value_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    return small_value_start(head)
+
+
+def without_shared_query_key_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
+    return random_query_key_start(head)
+
+
+# The before/after table: DLLFA without the temporal encoder (as in issue 12), one change at a
+# time; None is the head as built today (the fix: LayerNorm, shared q/k start, W = I).
+FIX_VARIANTS: Dict[str, Optional[Callable[[AttentionPoolingHead], AttentionPoolingHead]]] = {
+    "before the fix": before_fix,
+    "LayerNorm before q, k": layernorm_only,
+    "LayerNorm + shared q/k start": without_identity_value_start,
+    "LayerNorm + W = I": without_shared_query_key_start,
+    "after the fix: LayerNorm + shared q/k start + W = I": None,
+}
