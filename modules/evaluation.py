@@ -57,28 +57,34 @@ def similarity_matrix(model: RetrievalModel, split, video_dataset, tokenizer: Ca
     return gather_uneven(rows).cpu()
 
 
-def twin_contrasts(sim: np.ndarray, caption_video_index: np.ndarray, twins: Optional[np.ndarray],
-                   swaps: Optional[np.ndarray]) -> Dict[str, float]:
-    """order_contrast (against the time-reversed twin) and swap_contrast (against the
-    event-swapped twin), each where some caption's video has such a twin."""
-    contrasts = {}
-    for name, partners in (("order_contrast", twins), ("swap_contrast", swaps)):
-        if partners is not None and (partners[caption_video_index] >= 0).any():
-            contrasts[name] = order_contrast_accuracy(sim, caption_video_index, partners)
-    return contrasts
+# twin relation (the synthetic dataset's, dataloaders/twin_pairs.py) -> the contrast measured against it
+CONTRASTS = {"reversed": "order_contrast", "swapped": "swap_contrast", "events_reversed": "direction_contrast"}
+
+
+def twin_contrasts(sim: np.ndarray, caption_video_index: np.ndarray, twins: Dict[str, np.ndarray]) -> Dict[str, float]:
+    """For each twin relation where some caption's video has a twin, the share of those captions
+    that score their video above the twin (`CONTRASTS` names it: order contrast against the
+    time-reversed twin, swap contrast against the event-swapped one, direction contrast against
+    the events-reversed one)."""
+    return {CONTRASTS[relation]: order_contrast_accuracy(sim, caption_video_index, partners)
+            for relation, partners in twins.items() if (partners[caption_video_index] >= 0).any()}
 
 
 def evaluation_report(sim: np.ndarray, split, twins: Optional[np.ndarray], with_dual_softmax: bool,
-                      swaps: Optional[np.ndarray] = None, caption_kinds: Optional[np.ndarray] = None) -> Dict:
+                      other_twins: Optional[Dict[str, np.ndarray]] = None,
+                      caption_kinds: Optional[np.ndarray] = None) -> Dict:
     """metrics.json content: plain metrics, then (separately) dual-softmax, the twin contrasts
-    and, with caption kinds, text-to-video metrics and contrasts per kind (`by_caption_kind`)."""
+    (`twins`: time-reversed twin per video, -1 none; `other_twins`: {"swapped" |
+    "events_reversed": twin per video}) and, with caption kinds, text-to-video metrics and
+    contrasts per kind (`by_caption_kind`)."""
     index = np.asarray(split.caption_video_index)
     report = {"dataset": split.dataset, "split": split.name, "n_captions": int(sim.shape[0]),
               "n_videos": int(sim.shape[1]), **retrieval_metrics(sim, index)}
-    report.update(twin_contrasts(sim, index, twins, swaps))
+    all_twins = {**({} if twins is None else {"reversed": twins}), **(other_twins or {})}
+    report.update(twin_contrasts(sim, index, all_twins))
     if caption_kinds is not None:
         report["by_caption_kind"] = {
-            kind: {**metrics, **twin_contrasts(sim[caption_kinds == kind], index[caption_kinds == kind], twins, swaps)}
+            kind: {**metrics, **twin_contrasts(sim[caption_kinds == kind], index[caption_kinds == kind], all_twins)}
             for kind, metrics in metrics_by_caption_kind(sim, index, caption_kinds).items()}
     if with_dual_softmax:  # the prior runs over the queries of each direction
         scores = torch.from_numpy(sim)

@@ -4,15 +4,18 @@ Each video shows two or three short events one after the other, each a coloured 
 square, triangle, diamond, cross; 8 colours) doing one thing for `event_seconds` key states:
 moving left, right, up or down, growing or shrinking. Captions are of two kinds: the whole
 sequence in order ("a red circle grows, then a blue square moves left") and one event only
-("at some point a blue square moves left"). Videos come in families with the same frames:
-every video has its time-reversed twin ("a blue square moves right, then a red circle
-shrinks"), and one family in `1 / swap_share` also holds the event-swapped twins ("a blue
-square moves left, then a red circle grows") and their reversals. Twins of every video are in
-its split. So only frame order tells a caption's video from its twins: a head that pools
-frames without order (meanP) is at chance on them, an order-aware head can learn them; and a
-one-event caption describes a third or a half of its video's frames, which is what
-text-conditioned attention over frames is for. How each caption's ground truth is kept
-unique: `preprocess/synthetic/plan.py`. The pieces: `preprocess/synthetic/`.
+("at some point a blue square moves left"). Videos come in families with the same frames
+in another order (`preprocess/synthetic/videos.py`): the time-reversed twin ("a blue square
+moves right, then a red circle shrinks"), the event-swapped twin ("a blue square moves left,
+then a red circle grows") and the events-reversed twin ("a red circle shrinks, then a blue
+square moves right"). In the evaluation splits every video has its time-reversed twin, and
+one family in `1 / swap_share` holds all four; in train every family holds all four, so train
+has sequence captions only (why: `preprocess/synthetic/plan.py`). Twins of every video are in its split. So
+only frame order tells a caption's video from its twins: a head that pools frames without
+order (meanP) is at chance on them, an order-aware head can learn them; and a one-event
+caption describes a third or a half of its video's frames, which is what text-conditioned
+attention over frames is for. How each caption's ground truth is kept unique:
+`preprocess/synthetic/plan.py`. The pieces: `preprocess/synthetic/`.
 
 Twins hold exactly the same frames. A video is its key states, each held for one whole second
 (`fps` identical frames), written with an intra-frame codec (Motion-JPEG, `.avi`), so a frame
@@ -30,13 +33,15 @@ at the end, so an interrupted run never looks finished):
                                             sequence caption, its JSFUSION one
     annotations/MSRVTT_train.9k.csv         train video ids (MSRVTT_train.7k.csv: the same)
     annotations/MSRVTT_JSFUSION_test.csv    one caption per test video (the 1k-A format)
-    annotations/order_contrast_pairs.csv    video_id,reversed_video_id for every video with a reversed twin
-    annotations/event_swap_pairs.csv        video_id,swapped_video_id for every video with a swapped twin
+    annotations/order_contrast_pairs.csv    video_id,reversed_video_id for every video with a time-reversed twin
+    annotations/event_swap_pairs.csv        video_id,swapped_video_id for every video with an event-swapped twin
+    annotations/event_reversal_pairs.csv    video_id,events_reversed_video_id for every video with an
+                                            events-reversed twin
     annotations/caption_kinds.csv           video_id,caption,kind (one_event | sequence),event (the position
                                             of the event a one-event caption describes; -1 for sequence)
     synthetic_dataset.json                  parameters and counts; written last
 
-The pairs files serve evaluation (order and swap contrast) and training (main_task_retrieval.py
+The pairs files serve evaluation (order, swap and direction contrast) and training (main_task_retrieval.py
 --twin_batches keeps a family in one batch); the kinds file gives metrics per caption kind.
 
     python -m preprocess.make_synthetic_dataset --output_dir data/synthetic
@@ -52,10 +57,10 @@ from collections import Counter
 from typing import Optional
 
 from modules.errors import InputError
-from preprocess.synthetic.plan import SPLITS, plan_dataset
+from preprocess.synthetic.plan import RELATIONS, SPLITS, plan_dataset
 from preprocess.synthetic.writer import write_annotations, write_videos
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SUMMARY_FILE = "synthetic_dataset.json"
 
 
@@ -89,17 +94,16 @@ def _read_finished_summary(output_dir: str) -> Optional[dict]:
 
 
 def _summary(parameters: dict, plan: list) -> dict:
-    """Parameters and counts per split: videos, captions per kind, videos with a reversed / swapped twin."""
-    counts = {split: {"videos": 0, "reversed_twins": 0, "swapped_twins": 0, "captions": Counter()}
+    """Parameters and counts per split: videos, videos with a twin of each relation, captions per kind."""
+    counts = {split: {"videos": 0, "twins": Counter({relation: 0 for relation in RELATIONS}), "captions": Counter()}
               for split in SPLITS}
     for video in plan:
         split = counts[video.split]
         split["videos"] += 1
-        split["reversed_twins"] += video.reversed_id is not None
-        split["swapped_twins"] += video.swapped_id is not None
+        split["twins"].update(video.twins.keys())
         split["captions"].update(kind for _, kind, _ in video.captions)
     for split in counts.values():
-        split["captions"] = dict(sorted(split["captions"].items()))
+        split["twins"], split["captions"] = dict(split["twins"]), dict(sorted(split["captions"].items()))
     return {"parameters": parameters, "splits": counts, "sentences": sum(len(video.captions) for video in plan),
             "frames_per_video": sorted({video.spec.key_states * parameters["fps"] for video in plan})}
 
@@ -161,7 +165,8 @@ def main(argv=None) -> int:
                           ("event_seconds", "key states (seconds) per event"),
                           ("min_events", "fewest events per video"),
                           ("max_events", "most events per video"),
-                          ("swap_share", "share of twin families that also hold event-swapped twins"),
+                          ("swap_share", "share of the evaluation splits' twin families that hold all four "
+                                         "twins (train: all)"),
                           ("fps", "video frame rate (each key state is held for one second)"),
                           ("seed", "random seed; the same seed gives the same dataset")):
         default = defaults[flag].default
@@ -172,12 +177,11 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    splits = summary["splits"]
     print(f"synthetic dataset {'already at' if summary['reused'] else 'written to'} {summary['output_dir']}: "
-          + ", ".join(f"{split} {counts['videos']} videos ({counts['reversed_twins']} with a reversed twin, "
-                      f"{counts['swapped_twins']} with a swapped twin; captions "
-                      + ", ".join(f"{kind} {n}" for kind, n in counts["captions"].items()) + ")"
-                      for split, counts in splits.items()))
+          + "; ".join(f"{split} {counts['videos']} videos (with a twin: "
+                      + ", ".join(f"{relation.replace('_', '-')} {n}" for relation, n in counts["twins"].items())
+                      + "; captions " + ", ".join(f"{kind} {n}" for kind, n in counts["captions"].items()) + ")"
+                      for split, counts in summary["splits"].items()))
     return 0
 
 

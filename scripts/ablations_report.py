@@ -33,16 +33,18 @@ def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int, feature_seco
     lines = [f"`make ablations` (`scripts/ablations.sh`): the pixel demo with every head ({minutes(pixel_seconds)}, "
              f"{split['n_captions']} test captions x {split['n_videos']} videos), then "
              f"`{feature['command']}` ({minutes(feature_seconds)}). Pixel demo: text-to-video R@1 "
-             "per caption kind, order contrast (all captions / one-event captions) and swap contrast; feature "
+             "per caption kind, order contrast (all captions / one-event captions), swap and direction contrast; "
+             "feature "
              "benchmark: R@1 per caption kind (its ties count one half) and order contrast. Chance for the "
              "contrasts is 0.5.", "",
              "| head | flags | pixel R@1 one-event | pixel R@1 sequence | pixel order contrast | pixel order "
-             "contrast one-event | pixel swap contrast | features R@1 one-segment | features R@1 multi-segment "
-             "| features R@1 order | features order contrast |", "|---|---|" + "---:|" * 9]
+             "contrast one-event | pixel swap contrast | pixel direction contrast | features R@1 one-segment "
+             "| features R@1 multi-segment | features R@1 order | features order contrast |", "|---|---|" + "---:|" * 10]
     for head in heads:
         row, kinds = pixel["heads"][head], pixel["heads"][head]["by_caption_kind"]
         cells = [f"{kinds['one_event']['R1']:.1f}", f"{kinds['sequence']['R1']:.1f}", f"{row['order_contrast']:.3f}",
-                 f"{kinds['one_event']['order_contrast']:.3f}", f"{pixel['swap_contrast'][head]:.3f}"]
+                 f"{kinds['one_event']['order_contrast']:.3f}", f"{pixel['swap_contrast'][head]:.3f}",
+                 f"{pixel['direction_contrast'][head]:.3f}"]
         trained = feature["heads"].get(feature_name(head), {}).get("trained")
         cells += ([f"{trained[kind]['retrieval']['R1']:.1f}" for kind in FEATURE_KINDS]
                   + [f"{trained['order']['retrieval']['order_contrast']:.3f}"] if trained else ["not run"] * 4)

@@ -8,7 +8,8 @@ test split and per caption kind:
 
     {"heads": {"<head>": {"R1", "R5", "R10", "MdR", "MnR", "order_contrast",
                           "by_caption_kind": {"one_event": {same keys}, "sequence": {same keys}}}},
-     "swap_contrast": {"<head>": ...}, "attention_on_described_event": {"<head>": ...},
+     "swap_contrast": {"<head>": ...}, "direction_contrast": {"<head>": ...},
+     "attention_on_described_event": {"<head>": ...},
      "flags": {"<head>": "--sim_header ..."}, "test_split": {...}, "wall_seconds": {"<head>": ...}}
 
 The table adds, for heads that attend over frames, where their attention goes for one-event
@@ -27,6 +28,7 @@ from scripts.demo_heads import DEMO_HEADS  # noqa: E402
 
 METRICS = ("R1", "R5", "R10", "MdR", "MnR", "order_contrast")
 KINDS = ("one_event", "sequence")
+OTHER_CONTRASTS = ("swap_contrast", "direction_contrast")  # against the event-swapped and events-reversed twins
 KIND_NAMES = {"one_event": "one-event", "sequence": "sequence"}
 
 
@@ -57,7 +59,7 @@ def summary(runs: str, heads) -> dict:
     reports = {head: read_metrics(runs, head) for head in heads}
     first = next(iter(reports.values()))
     return {"heads": {head: head_summary(report) for head, report in reports.items()},
-            "swap_contrast": {head: report["swap_contrast"] for head, report in reports.items()},
+            **{contrast: {head: report[contrast] for head, report in reports.items()} for contrast in OTHER_CONTRASTS},
             "attention_on_described_event": {head: attention for head in heads
                                              if (attention := attention_on_described_event(os.path.join(runs, head)))},
             "flags": {head: " ".join(DEMO_HEADS[head]) for head in heads},
@@ -70,15 +72,16 @@ def markdown(content: dict) -> str:
     split = content["test_split"]
     kinds = ", ".join(f"{n} {KIND_NAMES[kind]}" for kind, n in split["captions_per_kind"].items())
     lines = [f"Text-to-video on the synthetic test split ({split['n_captions']} captions x {split['n_videos']} videos; "
-             f"{kinds} captions). Order contrast: share of captions whose video outscores its time-reversed twin; "
-             "swap contrast: the same against the event-swapped twin (sequence captions only); chance is 0.5.", "",
+             f"{kinds} captions). Order contrast: share of captions whose video outscores its time-reversed twin "
+             "(all captions, and the one-event ones); swap and direction contrast: the same against the event-swapped "
+             "and the events-reversed twin (sequence captions of the videos in quads); chance is 0.5.", "",
              "| head | R@1 | R@5 | R@10 | MdR | MnR | R@1 one-event | R@1 sequence | order contrast "
-             "| order contrast one-event | swap contrast |", "|---|" + "---:|" * 10]
+             "| order contrast one-event | swap contrast | direction contrast |", "|---|" + "---:|" * 11]
     for head, row in content["heads"].items():
         kinds = row["by_caption_kind"]
         cells = ([f"{row[key]:.1f}" for key in METRICS[:5]] + [f"{kinds[kind]['R1']:.1f}" for kind in KINDS]
-                 + [f"{row['order_contrast']:.3f}", f"{kinds['one_event']['order_contrast']:.3f}",
-                    f"{content['swap_contrast'][head]:.3f}"])
+                 + [f"{row['order_contrast']:.3f}", f"{kinds['one_event']['order_contrast']:.3f}"]
+                 + [f"{content[contrast][head]:.3f}" for contrast in OTHER_CONTRASTS])
         lines.append(f"| {head} | " + " | ".join(cells) + " |")
     ablations = [f"{head}: `{flags}`" for head, flags in content["flags"].items() if len(DEMO_HEADS[head]) > 2]
     if ablations:

@@ -21,5 +21,6 @@ def test_ablation_script_writes_one_table_of_both_benchmarks(tmp_path):
     assert set(rows) == {"head", "meanP", "dllfa_token"}
     assert rows["dllfa_token"][0] == "`--sim_header dllfa --dllfa_levels token`"
     assert rows["dllfa_token"][-4:] == ["not run"] * 3 + ["not run |"]  # the feature benchmark ran meanP only
+    assert len(rows["meanP"]) == len(rows["head"]) == 11
     assert all(cell.replace(".", "").replace(" |", "").isdigit() for cell in rows["meanP"][1:])
     assert not (tmp_path / "ablations" / "img" / "demo_attention.png").exists()  # no dllfa run: no attention figure

@@ -68,22 +68,26 @@ def test_metrics_per_kind_rank_each_kind_against_all_videos():
         metrics_by_caption_kind(sim, index, kinds[:3])
 
 
-def test_report_has_swap_contrast_and_contrasts_per_kind():
-    # videos 0, 1 are reversed twins, 0 and 2 swapped twins; 3 has no twin
-    twins, swaps = np.array([1, 0, -1, -1]), np.array([2, -1, 0, -1])
-    index = [0, 0, 1, 2, 3]
-    kinds = np.array(["sequence", "one_event", "one_event", "sequence", "one_event"])
-    sim = np.array([[0.9, 0.1, 0.5, 0.0],    # sequence caption of 0: beats reversed (0.1) and swapped (0.5)
-                    [0.4, 0.6, 0.4, 0.0],    # one-event caption of 0: loses to the reversed twin, ties the swap
-                    [0.3, 0.3, 0.0, 0.0],    # one-event caption of 1: ties its reversed twin
-                    [0.2, 0.0, 0.1, 0.0],    # sequence caption of 2: loses to its swap 0
-                    [0.0, 0.0, 0.0, 1.0]])
+def test_report_has_every_twin_contrast_overall_and_per_kind():
+    # videos 0, 1 are time-reversed twins, 0 and 2 event-swapped, 0 and 3 events-reversed; 4 has no twin
+    twins = np.array([1, 0, -1, -1, -1])
+    others = {"swapped": np.array([2, -1, 0, -1, -1]), "events_reversed": np.array([3, -1, -1, 0, -1])}
+    index = [0, 0, 1, 2, 3, 4]
+    kinds = np.array(["sequence", "one_event", "one_event", "sequence", "one_event", "one_event"])
+    sim = np.array([[0.9, 0.1, 0.5, 0.95, 0.0],  # sequence caption of 0: beats reversed and swapped, not events-reversed
+                    [0.4, 0.6, 0.4, 0.3, 0.0],   # one-event caption of 0: loses to the reversed twin, ties the swap
+                    [0.3, 0.3, 0.0, 0.0, 0.0],   # one-event caption of 1: ties its reversed twin
+                    [0.2, 0.0, 0.1, 0.0, 0.0],   # sequence caption of 2: loses to its swap 0
+                    [0.0, 0.0, 0.0, 0.5, 0.0],   # one-event caption of 3: beats its events-reversed twin 0
+                    [0.0, 0.0, 0.0, 0.0, 1.0]])
     split = split_from_pairs("msrvtt", "test", [(f"video{v}", f"caption {c}") for c, v in enumerate(index)])
-    report = evaluation_report(sim, split, twins, False, swaps=swaps, caption_kinds=kinds)
+    report = evaluation_report(sim, split, twins, False, other_twins=others, caption_kinds=kinds)
     assert report["order_contrast"] == pytest.approx((1 + 0 + 0.5) / 3)
     assert report["swap_contrast"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert report["direction_contrast"] == pytest.approx((0 + 1 + 1) / 3)
     sequence, one_event = report["by_caption_kind"]["sequence"], report["by_caption_kind"]["one_event"]
-    assert sequence["order_contrast"] == 1.0 and sequence["swap_contrast"] == 0.5
+    assert sequence["order_contrast"] == 1.0 and sequence["swap_contrast"] == 0.5 and sequence["direction_contrast"] == 0
     assert one_event["order_contrast"] == 0.25 and one_event["swap_contrast"] == 0.5
-    assert sequence["n_captions"] == 2 and sequence["R1"] == 50.0 and one_event["R1"] == pytest.approx(200 / 3)
+    assert one_event["direction_contrast"] == 1.0
+    assert sequence["n_captions"] == 2 and sequence["R1"] == 0.0 and one_event["R1"] == 75.0
     assert "by_caption_kind" not in evaluation_report(sim, split, twins, False)

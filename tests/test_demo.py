@@ -28,7 +28,7 @@ def test_demo_script_runs_end_to_end_and_writes_the_summary_per_head_and_caption
         for metrics in (row, *row["by_caption_kind"].values()):
             assert set(metrics) >= METRICS and all(math.isfinite(metrics[key]) for key in METRICS), (head, metrics)
             assert 0.0 <= metrics["order_contrast"] <= 1.0 and 1.0 <= metrics["MdR"] <= 10.0
-        assert 0.0 <= summary["swap_contrast"][head] <= 1.0
+        assert all(0.0 <= summary[contrast][head] <= 1.0 for contrast in ("swap_contrast", "direction_contrast"))
     # 10 test videos: families of 2, 2, 2 and 4; the quad has sequence captions only (5 one-event each otherwise)
     assert summary["test_split"] == {"n_captions": 100, "n_videos": 10,
                                      "captions_per_kind": {"one_event": 30, "sequence": 70}}

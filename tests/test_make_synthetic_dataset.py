@@ -110,9 +110,9 @@ def test_twins_are_the_same_frames_reversed_and_event_swapped():
     assert np.array_equal(spec.reversed().render(32, 2), frames[::-1])
     blocks = [frames[0:6], frames[6:12], frames[12:18]]
     assert np.array_equal(spec.swapped().render(32, 2), np.concatenate(blocks[::-1]))
-    assert np.array_equal(spec.swapped().reversed().render(32, 2), np.concatenate([b[::-1] for b in blocks]))
+    assert np.array_equal(spec.events_reversed().render(32, 2), np.concatenate([b[::-1] for b in blocks]))
     assert spec.reversed().reversed() == spec and spec.swapped().swapped() == spec
-    assert spec.swapped().reversed() == spec.reversed().swapped()
+    assert spec.events_reversed() == spec.swapped().reversed() == spec.reversed().swapped()
 
 
 def test_frames_show_what_the_canonical_caption_says_for_every_motion_and_twin():
@@ -122,7 +122,7 @@ def test_frames_show_what_the_canonical_caption_says_for_every_motion_and_twin()
             events = (sample_event(rng, "square", colour, motion, 3),
                       sample_event(rng, "circle", "green" if colour != "green" else "red", "up", 3))
             spec = VideoSpec(Background(180, 0.0, 0), events)
-            for twin in (spec, spec.reversed(), spec.swapped(), spec.swapped().reversed()):
+            for twin in (spec, spec.reversed(), spec.swapped(), spec.events_reversed()):
                 descriptions = [event.description for event in twin.events]
                 assert parse_caption(sequence_captions(descriptions)[0]) == descriptions
                 assert_frames_match_sequence(twin.render_key_frames(64), descriptions, 3)
@@ -131,7 +131,7 @@ def test_frames_show_what_the_canonical_caption_says_for_every_motion_and_twin()
 def test_caption_variants_of_twins_never_coincide():
     spec = three_event_spec()
     captions = [set(sequence_captions([e.description for e in twin.events]))
-                for twin in (spec, spec.reversed(), spec.swapped(), spec.swapped().reversed())]
+                for twin in (spec, spec.reversed(), spec.swapped(), spec.events_reversed())]
     assert all(a.isdisjoint(b) for i, a in enumerate(captions) for b in captions[i + 1:])
     ones = [set(one_event_captions(e.description)) for e in spec.events + spec.reversed().events]
     assert all(a.isdisjoint(b) for i, a in enumerate(ones) for b in ones[i + 1:])
@@ -154,25 +154,25 @@ def test_every_caption_names_its_own_events_and_evaluation_captions_have_one_gro
                                    else stated[0] in [e.description for e in other.spec.events])]
                     assert matches == [video.video_id], caption
         kinds = {kind for video in videos for _, kind, _ in video.captions}
-        assert kinds == {"one_event", "sequence"}, split
+        assert kinds == ({"sequence"} if split == "train" else {"one_event", "sequence"}), split  # train: all quads
 
 
-def test_families_hold_reversed_and_swapped_twins_in_their_split():
+def test_families_hold_the_twins_each_split_needs():
     plan = small_plan()
     by_id = {video.video_id: video for video in plan}
+    transform = {"reversed": VideoSpec.reversed, "swapped": VideoSpec.swapped,
+                 "events_reversed": VideoSpec.events_reversed}
     for video in plan:
-        assert video.reversed_id is not None or video.split == "validate"  # 6 validate = 2 + 4, no single here
-        twin = by_id[video.reversed_id]
-        assert twin.split == video.split and twin.reversed_id == video.video_id
-        assert twin.spec == video.spec.reversed()
-        if video.swapped_id is not None:
-            swapped = by_id[video.swapped_id]
-            assert swapped.split == video.split and swapped.swapped_id == video.video_id
-            assert swapped.spec == video.spec.swapped()
-            # a quad: one-event captions would match the swap too, so there are none
-            assert {kind for _, kind, _ in video.captions} == {"sequence"}
+        # evaluation splits: every video with its time-reversed twin; train: with its events-reversed twin
+        assert ("reversed" if video.split != "train" else "events_reversed") in video.twins
+        for relation, twin_id in video.twins.items():
+            twin = by_id[twin_id]
+            assert twin.split == video.split and twin.twins[relation] == video.video_id
+            assert twin.spec == transform[relation](video.spec)
+        if "swapped" in video.twins:  # a quad: one-event captions would match the swap too, so there are none
+            assert set(video.twins) == set(transform) and {kind for _, kind, _ in video.captions} == {"sequence"}
     test = [video for video in plan if video.split == "test"]
-    assert sum(video.swapped_id is not None for video in test) == 4  # families 2, 2, 2, 4
+    assert [len(video.twins) for video in test].count(3) == 4  # families 2, 2, 2, 4
     assert test[0].captions[0] == (sequence_captions([e.description for e in test[0].spec.events])[0], "sequence", None)
 
 
@@ -196,7 +196,8 @@ def test_annotation_files_have_msrvtt_columns_and_agree(small_dataset):
     first_caption = sentences.groupby("video_id")["caption"].first()
     assert list(jsfusion["sentence"]) == list(first_caption[jsfusion["video_id"]])
     split_of = dict(zip(videos["video_id"], videos["split"]))
-    for name, column in (("order_contrast_pairs.csv", "reversed_video_id"), ("event_swap_pairs.csv", "swapped_video_id")):
+    for name, column in (("order_contrast_pairs.csv", "reversed_video_id"), ("event_swap_pairs.csv", "swapped_video_id"),
+                         ("event_reversal_pairs.csv", "events_reversed_video_id")):
         pairs = pd.read_csv(os.path.join(annotations, name))
         assert list(pairs.columns) == ["video_id", column]
         partner = dict(zip(pairs["video_id"], pairs[column]))
@@ -226,15 +227,17 @@ def read_video(path):
 
 def test_videos_decode_to_the_rendered_frames_and_twins_decode_identically(small_dataset):
     plan = small_plan()
-    video = next(video for video in plan if video.split == "test" and video.swapped_id is not None)
+    video = next(video for video in plan if video.split == "test" and "swapped" in video.twins)
     path = os.path.join(small_dataset["videos_dir"], "{}.avi")
-    frames, reversed_frames, swapped_frames = (read_video(path.format(video_id))
-                                               for video_id in (video.video_id, video.reversed_id, video.swapped_id))
+    frames, reversed_frames, swapped_frames, events_reversed_frames = (
+        read_video(path.format(video_id)) for video_id in (video.video_id, *(video.twins[relation] for relation in (
+            "reversed", "swapped", "events_reversed"))))
     assert frames.shape == (len(video.spec.events) * 3 * 2, 32, 32, 3)
     assert np.abs(frames - video.spec.render(32, 2).astype(np.float32)).mean() < 4
     assert np.array_equal(reversed_frames, frames[::-1])  # exact: every frame is coded on its own (MJPG)
     blocks = np.split(frames, len(video.spec.events))
     assert np.array_equal(swapped_frames, np.concatenate(blocks[::-1]))
+    assert np.array_equal(events_reversed_frames, np.concatenate([block[::-1] for block in blocks]))
     assert len(os.listdir(small_dataset["videos_dir"])) == 36
 
 
@@ -275,7 +278,7 @@ def test_command_line_writes_the_dataset_and_rejects_bad_sizes(tmp_path, capsys)
     flags = [f"--{key}={value}" for key, value in SMALL.items()]
     assert main(["--output_dir", str(tmp_path / "data"), *flags, "--swap_share=1"]) == 0  # families 4, 4, 2
     out = capsys.readouterr().out
-    assert "test 10 videos (10 with a reversed twin, 8 with a swapped twin; captions " in out
+    assert "test 10 videos (with a twin: reversed 10, swapped 8, events-reversed 8; captions " in out
     assert main(["--output_dir", str(tmp_path / "odd"), *flags, "--size=33", "--min_events=1"]) == 2
     error = capsys.readouterr().err
     assert "size must be an even" in error and "min_events must be >= 2" in error

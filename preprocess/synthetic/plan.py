@@ -1,17 +1,30 @@
 """Plan the dataset without rendering: families of twins per split, their events, each video's captions.
 
-A split is a list of families: a video with its time-reversed twin (a pair), or a video, its
-event-swapped twin and both their reversals (a quad, one family in `1 / swap_share`), and
-at most one video without twin to reach an odd count. Every family shares one background, so
-its videos hold exactly the same frames. All videos of a family have 2..3 events (drawn per
-family), each a different object (colour and shape).
+A split is a list of families, whose videos share one background and hold exactly the same
+frames (`videos.py`): quads (a video, its time-reversed, event-swapped and events-reversed
+twins), pairs, and at most one video without twin to reach an odd count. All videos of a
+family have 2..3 events (drawn per family), each a different object (colour and shape).
+
+Families differ by split, because training and measuring need different things:
+- evaluation splits (validate, test) pair a video with its time-reversed twin, and one family
+  in `1 / swap_share` is a quad: the order contrast of every caption (sequence and one-event)
+  is measured against the time-reversed twin, swap and direction contrast on the quads;
+- train is all quads (pairs of a video and its events-reversed twin only where fewer than four
+  videos are left). Then every training caption has in its batch (`--twin_batches`) a video
+  that only the event order tells apart (the swap) and one that only the directions of the
+  motions tell apart (the events-reversed twin). With time-reversed pairs in train, the order
+  of the objects alone told two sequence captions apart, and the demo's tiny CLIP learnt the
+  object order but never the direction of a motion, for every head (README, "The demo").
+  A quad has sequence captions only (below), so training captions are sequence captions and
+  one-event captions are a kind the model meets at evaluation: relevance without having been
+  shown it. Training with one-event captions (in pairs) did not help them on validation.
 
 Unique ground truth. A caption must describe its own video and no other video it is ranked
 against, or R@1 is capped for reasons that have nothing to do with the heads:
-- evaluation splits (validate, test) draw each family's events so that no (colour, shape,
-  axis) is used by two families while unused ones remain (an event and its reversal share
-  the axis, so a description "red circle grows" then occurs in one family only); a family
-  whose sequence of events another video of the split already has is drawn again;
+- evaluation splits draw each family's events so that no (colour, shape, axis) is used by two
+  families while unused ones remain (an event and its reversal share the axis, so a
+  description "red circle grows" then occurs in one family only); a family whose sequence of
+  events another video of the split already has is drawn again;
 - a one-event caption is written only for an event whose description (colour, shape, motion)
   occurs in no other video of its scope: the split for evaluation splits, the family for
   train. That leaves the quads (a video and its swap hold the same events) with sequence
@@ -25,7 +38,7 @@ canonical sequence caption (MSR-VTT's 1k-A file takes the first).
 """
 from dataclasses import dataclass
 from itertools import product
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -37,24 +50,31 @@ from preprocess.synthetic.videos import VideoSpec
 SPLITS = ("train", "validate", "test")
 EVALUATION_SPLITS = ("validate", "test")
 EVENT_KEYS = tuple(product(COLOURS, SHAPES, AXES))  # what evaluation splits keep apart between families
-FAMILY_ROLES = ("video", "reversed", "swapped", "swapped_reversed")
-REVERSED_ROLE = {"video": "reversed", "reversed": "video", "swapped": "swapped_reversed",
-                 "swapped_reversed": "swapped"}
-SWAPPED_ROLE = {"video": "swapped", "swapped": "video", "reversed": "swapped_reversed",
-                "swapped_reversed": "reversed"}  # the swap of the reversal is the reversal of the swap
+ROLES = {"video": lambda spec: spec, "reversed": VideoSpec.reversed, "swapped": VideoSpec.swapped,
+         "events_reversed": VideoSpec.events_reversed}  # role in a family -> its spec from the video's
+RELATIONS = ("reversed", "swapped", "events_reversed")
+# relation -> the role of each role's twin: the three twins of a quad are each other's twins too
+TWIN_ROLE = {"reversed": {"video": "reversed", "reversed": "video", "swapped": "events_reversed",
+                          "events_reversed": "swapped"},
+             "swapped": {"video": "swapped", "swapped": "video", "reversed": "events_reversed",
+                         "events_reversed": "reversed"},
+             "events_reversed": {"video": "events_reversed", "events_reversed": "video", "reversed": "swapped",
+                                 "swapped": "reversed"}}
+PAIR_ROLES = {"train": ("video", "events_reversed"), "validate": ("video", "reversed"),
+              "test": ("video", "reversed")}
+QUAD_SHARE = {"train": 1.0}  # train is all quads; evaluation splits have quads at the rate swap_share
 MAX_REDRAWS = 1000
 
 
 @dataclass(frozen=True)
 class PlannedVideo:
     """One video: id, split, what it shows, its (caption, kind, described event position or None)
-    triples and its twins' ids (None if absent)."""
+    triples and its twins' ids by relation (`RELATIONS`; absent relations are not listed)."""
     video_id: str
     split: str
     spec: VideoSpec
     captions: tuple
-    reversed_id: Optional[str]
-    swapped_id: Optional[str]
+    twins: Dict[str, str]
 
 
 def video_number(video_id: str) -> int:
@@ -62,14 +82,18 @@ def video_number(video_id: str) -> int:
     return int(video_id[len("video"):])
 
 
-def family_sizes(count: int, swap_share: float) -> list:
-    """Videos per family for a split of `count` videos: quads at the rate `swap_share`, pairs, one single if odd."""
-    sizes = []
-    while (remaining := count - sum(sizes)) > 0:
-        index = len(sizes)
+def family_roles(split: str, count: int, swap_share: float) -> list:
+    """The roles of each family of a split of `count` videos: quads at the split's rate (`QUAD_SHARE`,
+    else `swap_share`), the split's pairs (`PAIR_ROLES`), one single video if the count is odd."""
+    swap_share = QUAD_SHARE.get(split, swap_share)
+    families, placed = [], 0
+    while (remaining := count - placed) > 0:
+        index = len(families)
         quad_turn = np.floor((index + 1) * swap_share) > np.floor(index * swap_share)
-        sizes.append(4 if quad_turn and remaining >= 4 else 2 if remaining >= 2 else 1)
-    return sizes
+        families.append(tuple(ROLES) if quad_turn and remaining >= 4 else
+                        PAIR_ROLES[split] if remaining >= 2 else ("video",))
+        placed += len(families[-1])
+    return families
 
 
 def _draw_keys(rng, events: int, used: Optional[set]) -> list:
@@ -84,14 +108,14 @@ def _draw_keys(rng, events: int, used: Optional[set]) -> list:
     return keys
 
 
-def _draw_family(rng, size: int, events: int, seconds: int, used: Optional[set]) -> list:
-    """The specs of one family, in FAMILY_ROLES order (the first `size` of them)."""
+def _draw_family(rng, roles: tuple, events: int, seconds: int, used: Optional[set]) -> list:
+    """The specs of one family's videos, one per role."""
     events_of_video = []
     for colour, shape, axis in _draw_keys(rng, events, used):
         motions = [motion for motion in MOTIONS if MOTION_AXIS[motion] == axis]
         events_of_video.append(sample_event(rng, shape, colour, motions[rng.integers(len(motions))], seconds))
     video = VideoSpec(sample_background(rng), tuple(events_of_video))
-    return [video, video.reversed(), video.swapped(), video.swapped().reversed()][:size]
+    return [ROLES[role](video) for role in roles]
 
 
 def _descriptions(spec: VideoSpec) -> tuple:
@@ -102,17 +126,17 @@ def _plan_split_specs(rng, split: str, count: int, swap_share: float, event_coun
     """[(family index, role, spec)] for one split."""
     evaluation = split in EVALUATION_SPLITS
     used, sequences, planned = set(), set(), []
-    for family, size in enumerate(family_sizes(count, swap_share)):
+    for family, roles in enumerate(family_roles(split, count, swap_share)):
         for _ in range(MAX_REDRAWS):
             events = int(rng.choice(event_counts))
-            specs = _draw_family(rng, size, events, seconds, used if evaluation else None)
+            specs = _draw_family(rng, roles, events, seconds, used if evaluation else None)
             if not evaluation or sequences.isdisjoint(_descriptions(spec) for spec in specs):
                 break
         else:
             raise ValueError(f"cannot draw {count} {split} videos with distinct event sequences")
         used.update((e.colour, e.shape, MOTION_AXIS[e.motion]) for e in specs[0].events)
         sequences.update(_descriptions(spec) for spec in specs)
-        planned += [(family, role, spec) for role, spec in zip(FAMILY_ROLES, specs)]
+        planned += [(family, role, spec) for role, spec in zip(roles, specs)]
     return planned
 
 
@@ -158,8 +182,9 @@ def _plan_split(rng, split: str, count: int, first_number: int, captions_per_vid
         unique = [position for position, event in enumerate(spec.events)
                   if videos_with[None if evaluation else family, event.description] == 1]
         captions = _captions(rng, spec, unique, captions_per_video, canonical_first=split == "test")
-        planned.append(PlannedVideo(video_id, split, spec, captions, id_of.get((family, REVERSED_ROLE[role])),
-                                    id_of.get((family, SWAPPED_ROLE[role]))))
+        twins = {relation: id_of[family, TWIN_ROLE[relation][role]] for relation in RELATIONS
+                 if (family, TWIN_ROLE[relation][role]) in id_of}
+        planned.append(PlannedVideo(video_id, split, spec, captions, twins))
     return planned
 
 

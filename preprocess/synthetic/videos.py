@@ -7,9 +7,12 @@ in order. Twins hold exactly the same frames, in another order:
   square moves right, then a red circle shrinks");
 - the event-swapped twin (`swapped`): the events in reverse order, each played forwards
   ("a blue square moves left, then a red circle grows"); for three events the first and the
-  last swap places. Its own reversal keeps the event order and reverses each event.
-A video, its reversal, its swap and the swap's reversal are a family of four videos with the
-same frames; one-event captions cannot tell a video from its swap (`plan.py` handles that).
+  last swap places;
+- the events-reversed twin (`events_reversed`, the reversal of the swap): every event runs
+  backwards in place, the event order stays ("a red circle shrinks, then a blue square moves
+  right"): only the direction of each motion tells it from the video.
+A video and these three twins are a family of four videos with the same frames; one-event
+captions cannot tell a video from its swap (`plan.py` handles that).
 """
 from dataclasses import dataclass, replace
 
@@ -29,6 +32,9 @@ class VideoSpec:
 
     def swapped(self) -> "VideoSpec":
         return replace(self, events=self.events[::-1])
+
+    def events_reversed(self) -> "VideoSpec":
+        return replace(self, events=tuple(event.reversed() for event in self.events))
 
     @property
     def key_states(self) -> int:

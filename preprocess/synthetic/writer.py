@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dataloaders.caption_kinds import CAPTION_KINDS_FILE
-from dataloaders.twin_pairs import SWAP_PAIRS_FILE, TWIN_PAIRS_FILE
+from dataloaders.twin_pairs import TWIN_FILES
 from preprocess.synthetic.plan import video_number
 
 VIDEO_FOURCC = "MJPG"
@@ -49,7 +49,7 @@ def _write_csv(path: str, header: list, rows: list) -> None:
 
 def write_annotations(annotations_dir: str, plan: list) -> None:
     """MSR-VTT's files (MSRVTT_data.json, the train lists, the 1k-A test csv), the twin pairs of every
-    split (reversed, swapped) and the kind of every caption (with the position of the event a
+    split (time-reversed, event-swapped, events-reversed) and the kind of every caption (with the position of the event a
     one-event caption describes)."""
     videos = [{"video_id": video.video_id, "category": len(video.spec.events), "url": f"synthetic://{video.video_id}",
                "start time": 0.0, "end time": float(video.spec.key_states), "split": video.split,
@@ -66,10 +66,9 @@ def write_annotations(annotations_dir: str, plan: list) -> None:
     _write_csv(os.path.join(annotations_dir, "MSRVTT_JSFUSION_test.csv"), ["key", "vid_key", "video_id", "sentence"],
                [[f"ret{index}", f"msr{video_number(video.video_id)}", video.video_id, video.captions[0][0]]
                 for index, video in enumerate(test)])
-    _write_csv(os.path.join(annotations_dir, TWIN_PAIRS_FILE), ["video_id", "reversed_video_id"],
-               [[video.video_id, video.reversed_id] for video in plan if video.reversed_id is not None])
-    _write_csv(os.path.join(annotations_dir, SWAP_PAIRS_FILE), ["video_id", "swapped_video_id"],
-               [[video.video_id, video.swapped_id] for video in plan if video.swapped_id is not None])
+    for relation, (file_name, column) in TWIN_FILES.items():
+        _write_csv(os.path.join(annotations_dir, file_name), ["video_id", column],
+                   [[video.video_id, video.twins[relation]] for video in plan if relation in video.twins])
     _write_csv(os.path.join(annotations_dir, CAPTION_KINDS_FILE), ["video_id", "caption", "kind", "event"],
                sorted({(video.video_id, caption, kind, -1 if event is None else event)
                        for video in plan for caption, kind, event in video.captions},
