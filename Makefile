@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo bench feature-bench gpu-wheels
+.PHONY: setup test demo ablations bench feature-bench gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -15,9 +15,14 @@ $(VENV)/.installed: requirements.txt
 test: setup
 	$(PY) -m pytest -q tests
 
-# Synthetic dataset -> frames -> train dllfa and meanP from scratch -> table, figures, README.
+# Synthetic dataset -> frames -> train dllfa, meanP and seqTransf from scratch -> table, figures, README.
 demo: setup
 	bash scripts/demo.sh
+	$(PY) scripts/sync_readme.py
+
+# Every head and DLLFA ablation on the pixel demo and on the feature-level benchmark -> one table -> README.
+ablations: setup
+	bash scripts/ablations.sh
 	$(PY) scripts/sync_readme.py
 
 # Benchmarks at CPU sizes -> bench/results.{md,json}, bench/optimizer_step.md -> README (performance, recipe card).

@@ -24,11 +24,11 @@ WORKERS=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
 if [ "${GPU_CHECK_SMOKE:-0}" = 1 ]; then
   DEVICE=cpu MODEL=tiny PRECISION=fp32 BATCH=8 FRAMES=4 STEPS=2 WARMUP=1 SIZES=small HEADS=dllfa
   NAIVE_LIMIT_MB=0  # the fast path only
-  VIDEOS=24 TEST_PAIRS=4 SIZE=32 CLIP_SECONDS=5
+  VIDEOS=24 TEST_VIDEOS=8 SIZE=32 EVENT_SECONDS=2
   echo "CPU smoke run (GPU_CHECK_SMOKE=1)" > "$WORK/gpu.txt"
 else
   DEVICE=cuda MODEL=ViT-B-32 PRECISION=bf16 BATCH=32 FRAMES=12 STEPS=30 WARMUP=5 SIZES=msrvtt,vatex
-  HEADS=meanP,seqTransf,xpool,dllfa VIDEOS=256 TEST_PAIRS=32 SIZE=224 CLIP_SECONDS=13
+  HEADS=meanP,seqTransf,xpool,dllfa VIDEOS=256 TEST_VIDEOS=64 SIZE=224 EVENT_SECONDS=4
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$WORK/gpu.txt"
 fi
 cat "$WORK/gpu.txt"
@@ -40,7 +40,8 @@ cat "$WORK/gpu.txt"
   > "$WORK/eval_similarity.json"
 
 "$PY" -m preprocess.make_synthetic_dataset --output_dir "$WORK/synthetic" --train_videos "$VIDEOS" --val_videos 0 \
-  --test_pairs "$TEST_PAIRS" --captions_per_video 2 --size "$SIZE" --seconds "$CLIP_SECONDS" --fps 2
+  --test_videos "$TEST_VIDEOS" --captions_per_video 2 --size "$SIZE" --event_seconds "$EVENT_SECONDS" --min_events 3 \
+  --max_events 3 --fps 2
 "$PY" -m preprocess.extract_frames --video_dir "$WORK/synthetic/videos" --output_dir "$WORK/frames" \
   --short_side "$SIZE" --workers "$WORKERS"
 start=$(date +%s.%N)

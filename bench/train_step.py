@@ -88,11 +88,11 @@ def run(options) -> dict:
     workdir = options.workdir or tempfile.mkdtemp(prefix="bench_train_step_")
     ctx = init_distributed(options.device)
     image_size = clip_architecture_config(options.model)["vision_cfg"]["image_size"]
-    seconds = options.frames + 1 - options.frames % 2  # odd, at least max_frames (see the generator)
+    event_seconds = max(2, -(-options.frames // 3))  # 3 events: at least max_frames frames per video
     videos = max(22, options.batch_size * (options.warmup + options.steps + 1))
     data = make_synthetic_dataset(os.path.join(workdir, f"data_{image_size}px"), train_videos=videos + videos % 2,
-                                  val_videos=0, test_pairs=1, captions_per_video=1, size=image_size,
-                                  seconds=seconds, fps=2, seed=0)
+                                  val_videos=0, test_videos=2, captions_per_video=1, size=image_size,
+                                  event_seconds=event_seconds, min_events=3, max_events=3, fps=2, seed=0)
     frames_dir = os.path.join(workdir, f"frames_{image_size}px")
     extract_frames(data["videos_dir"], frames_dir, fps=1, short_side=image_size, workers=os.cpu_count())
     args = get_args([

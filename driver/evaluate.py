@@ -6,13 +6,14 @@ from typing import Dict, Optional
 import numpy as np
 
 from dataloaders.retrieval_datasets import EvalVideoDataset
-from dataloaders.twin_pairs import read_twin_index
+from dataloaders.caption_kinds import read_caption_kinds
+from dataloaders.twin_pairs import read_all_twins
 from driver.flags import differing_model_flags
 from driver.run_files import write_json
 from modules.checkpointing import load_model_weights
 from modules.distributed import DistributedContext
 from modules.errors import InputError
-from modules.evaluation import evaluation_report, similarity_matrix
+from modules.evaluation import CONTRASTS, evaluation_report, similarity_matrix
 from modules.metrics import format_metrics
 from modules.retrieval_model import RetrievalModel
 
@@ -26,13 +27,15 @@ class Evaluator:
         self.args, self.split, self.tokenizer, self.ctx = args, split, tokenizer, ctx
         self.videos = EvalVideoDataset(split, source, max_frames=args.max_frames, image_size=image_size,
                                        slice_framepos=args.slice_framepos, frame_order=args.eval_frame_order)
-        self.twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
+        self.twins = read_all_twins(split.dataset, args.data_path, split.video_ids)
+        self.caption_kinds = read_caption_kinds(split, args.data_path)
 
     def __call__(self, model: RetrievalModel, output_name: Optional[str] = None) -> Dict:
         args = self.args
         sim = similarity_matrix(model, self.split, self.videos, self.tokenizer, args.batch_size_val,
                                 args.num_thread_reader, self.ctx).numpy()
-        report = evaluation_report(sim, self.split, self.twins, args.dual_softmax) if self.ctx.is_main else {}
+        report = evaluation_report(sim, self.split, self.twins, args.dual_softmax,
+                                   self.caption_kinds) if self.ctx.is_main else {}
         if self.ctx.is_main and output_name:
             write_json(os.path.join(args.output_dir, output_name), report)
             if args.save_sim:
@@ -47,8 +50,13 @@ def log_report(report: Dict, title: str) -> None:
              report["n_captions"], report["n_videos"])
     for line in format_metrics({k: report[k] for k in ("t2v", "v2t")}).splitlines():
         LOG.info("  %s", line)
-    if "order_contrast" in report:
-        LOG.info("  order-contrast accuracy %.3f", report["order_contrast"])
+    for name in CONTRASTS.values():
+        if name in report:
+            LOG.info("  %s accuracy %.3f", name.replace("_", "-"), report[name])
+    for kind, metrics in report.get("by_caption_kind", {}).items():
+        LOG.info("  %s captions (%d): t2v R@1 %.1f%s", kind, metrics["n_captions"], metrics["R1"],
+                 "".join(f", {name.replace('_', '-')} {metrics[name]:.3f}"
+                         for name in CONTRASTS.values() if name in metrics))
     if "dual_softmax" in report:
         for line in format_metrics(report["dual_softmax"]).splitlines():
             LOG.info("  dual softmax %s", line)

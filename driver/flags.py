@@ -49,8 +49,9 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     data.add_argument("--train_captions", choices=["all", "one"], default="all",
                       help="all: every caption-video pair per epoch; one: one random caption per video")
     data.add_argument("--twin_batches", action="store_true",
-                      help="keep each video and its time-reversed twin (data_path/order_contrast_pairs.csv, "
-                           "the synthetic dataset) in one training batch; needs --train_captions one")
+                      help="keep each video and its twins (data_path/order_contrast_pairs.csv and "
+                           "event_swap_pairs.csv, the synthetic dataset) in one training batch; "
+                           "needs --train_captions one")
     data.add_argument("--on_missing", choices=["skip", "error"], default="skip",
                       help="videos without frames: skip (count reported) or stop")
     data.add_argument("--num_thread_reader", type=int, default=4, help="DataLoader workers per process")

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from dataloaders.retrieval_datasets import TrainPairDataset, collate_batch
 from dataloaders.twin_batch_sampler import TwinBatchSampler
-from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_twin_index
+from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_all_twins, twin_families
 from driver.evaluate import Evaluator, log_report, selection_score
 from driver.flags import differing_model_flags
 from driver.run_files import HISTORY, STEP_LOG, TENSORBOARD, write_config
@@ -34,12 +34,14 @@ def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: Dis
                                  frame_order=args.train_frame_order, random_offset=args.train_random_offset,
                                  captions_per_video=args.train_captions, seed=args.seed)
     if args.twin_batches:
-        twins = read_twin_index(split.dataset, args.data_path, split.video_ids)
-        if twins is None:
-            raise InputError(f"--twin_batches needs {os.path.join(args.data_path, TWIN_PAIRS_FILE)}")
+        twins = read_all_twins(split.dataset, args.data_path, split.video_ids)
+        if not twins:
+            raise InputError(f"--twin_batches needs {os.path.join(args.data_path, TWIN_PAIRS_FILE)} "
+                             "(or another twin pairs file of the synthetic dataset)")
         if args.train_captions != "one":
             raise InputError("--twin_batches needs --train_captions one (one item per video)")
-        sampler = TwinBatchSampler(twins, args.batch_size, ctx.rank, ctx.world_size, args.seed)
+        families = twin_families(*twins.values())
+        sampler = TwinBatchSampler(families, args.batch_size, ctx.rank, ctx.world_size, args.seed)
     else:
         sampler = DistributedSampler(train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                      seed=args.seed, drop_last=True)

@@ -84,7 +84,8 @@ def retrieval_metrics(sim: np.ndarray, caption_video_index: Optional[np.ndarray]
 
 def order_contrast_accuracy(sim: np.ndarray, caption_video_index: np.ndarray, reversed_twin: np.ndarray) -> float:
     """Mean over captions whose video has a time-reversed twin (`reversed_twin[v] >= 0`):
-    1 if the caption scores its own video above the twin, 0.5 on an exact tie, else 0."""
+    1 if the caption scores its own video above the twin, 0.5 on an exact tie, else 0.
+    Any other twin works the same way (swap contrast: `reversed_twin` = the event-swapped twins)."""
     videos = np.asarray(caption_video_index)
     twins = np.asarray(reversed_twin)[videos]
     has_twin = twins >= 0
@@ -93,6 +94,21 @@ def order_contrast_accuracy(sim: np.ndarray, caption_video_index: np.ndarray, re
     rows = np.nonzero(has_twin)[0]
     own, twin = sim[rows, videos[rows]], sim[rows, twins[rows]]
     return float(np.mean(np.where(own > twin, 1.0, np.where(own == twin, 0.5, 0.0))))
+
+
+def metrics_by_caption_kind(sim: np.ndarray, caption_video_index: np.ndarray,
+                            caption_kinds: np.ndarray) -> Dict[str, Dict[str, float]]:
+    """Text-to-video metrics (`summarize_ranks`) of each kind's captions, every caption still
+    ranked against all videos, plus `n_captions`: {kind: {...}} in sorted kind order."""
+    kinds = np.asarray(caption_kinds)
+    index = _validated_index(np.asarray(sim), caption_video_index)
+    if kinds.shape != index.shape:
+        raise InputError(f"{kinds.shape[0]} caption kinds for {index.shape[0]} captions")
+    result = {}
+    for kind in sorted(set(kinds.tolist())):
+        rows = kinds == kind
+        result[kind] = {**summarize_ranks(*text_to_video_ranks(sim[rows], index[rows])), "n_captions": int(rows.sum())}
+    return result
 
 
 def format_metrics(metrics: Dict[str, Dict[str, float]]) -> str:

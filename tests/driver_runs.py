@@ -16,8 +16,9 @@ from preprocess.make_synthetic_dataset import make_synthetic_dataset
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
-    data = make_synthetic_dataset(str(root / "data"), train_videos=22, val_videos=0, test_pairs=3,
-                                  captions_per_video=1, size=16, seconds=3, fps=2, seed=0)
+    data = make_synthetic_dataset(str(root / "data"), train_videos=22, val_videos=0, test_videos=6,
+                                  captions_per_video=1, size=16, event_seconds=2, min_events=2, max_events=2,
+                                  fps=2, seed=0)
     extract_frames(data["videos_dir"], str(root / "frames"), fps=1, short_side=16)
     return {"annotations": data["annotations_dir"], "frames": str(root / "frames"), "root": root}
 

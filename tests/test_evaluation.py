@@ -18,7 +18,7 @@ def test_report_keeps_plain_dual_softmax_and_order_contrast_apart():
     rng = np.random.default_rng(0)
     index = [0, 0, 1, 2, 2, 3]
     sim = rng.uniform(-1, 1, size=(6, 4)).astype(np.float32)
-    report = evaluation_report(sim, _split(4, index), twins=np.array([1, 0, -1, -1]), with_dual_softmax=True)
+    report = evaluation_report(sim, _split(4, index), twins={"reversed": np.array([1, 0, -1, -1])}, with_dual_softmax=True)
     plain = retrieval_metrics(sim, np.array(index))
     assert report["t2v"] == plain["t2v"] and report["v2t"] == plain["v2t"]
     assert report["n_captions"] == 6 and report["n_videos"] == 4
@@ -33,6 +33,6 @@ def test_report_keeps_plain_dual_softmax_and_order_contrast_apart():
 
 def test_report_without_twins_or_dual_softmax_has_only_plain_metrics():
     sim = np.eye(3, dtype=np.float32)
-    report = evaluation_report(sim, _split(3, [0, 1, 2]), twins=None, with_dual_softmax=False)
+    report = evaluation_report(sim, _split(3, [0, 1, 2]), twins={}, with_dual_softmax=False)
     assert "order_contrast" not in report and "dual_softmax" not in report
     assert report["t2v"]["R1"] == 100.0
