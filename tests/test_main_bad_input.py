@@ -41,7 +41,7 @@ def copy_of(synthetic, key, name):
 
 def test_a_damaged_frame_is_a_logged_warning_and_the_run_goes_on(synthetic, capfd):
     frames = copy_of(synthetic, "frames", "frames_damaged")
-    bad = os.path.join(frames, "frames", "video23", "000001.jpg")
+    bad = os.path.join(frames, "frames", "video23", "000000.jpg")  # the first frame: sampled at any --max_frames
     with open(bad, "rb") as handle:
         data = handle.read()
     with open(bad, "wb") as handle:
@@ -72,12 +72,12 @@ def test_a_clip_without_a_readable_frame_in_a_worker_is_one_line_and_exit_2(synt
 
 def test_a_truncated_raw_video_is_skipped_with_a_logged_count(synthetic, capfd):
     videos = copy_of(synthetic, "videos", "videos_truncated")
-    truncate(os.path.join(videos, "video24.mp4"), 0.5)
+    truncate(os.path.join(videos, "video24.avi"), 0.5)
     code, output = run_main(synthetic, "truncated", videos)
     assert code == 0
     log = (output / "log.txt").read_text()
     assert "warning: msrvtt test: 1 of 6 videos have no frames" in log
-    assert f"video24 ({os.path.join(videos, 'video24.mp4')}: cannot be opened as a video" in log
+    assert f"video24 ({os.path.join(videos, 'video24.avi')}: cannot be opened as a video" in log
     assert_only_progress_lines(capfd.readouterr().err)
 
 
