@@ -31,9 +31,9 @@ def _sync_folder(directory: str) -> None:
     """Make the rename itself reach the disk (power loss); some file systems cannot sync a folder."""
     folder = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(folder)
-    except OSError:
-        pass  # the file is complete and renamed; only its survival of a power cut is not guaranteed
+        # where it fails, the file is complete and renamed; only its survival of a power cut is not guaranteed
+        with contextlib.suppress(OSError):
+            os.fsync(folder)
     finally:
         os.close(folder)
 
