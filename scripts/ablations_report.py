@@ -15,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts.demo_heads import DEMO_HEADS  # noqa: E402
+from scripts.demo_report import minutes  # noqa: E402
 
 FEATURE_KINDS = ("one_segment", "multi_segment", "order")
 
@@ -22,10 +23,6 @@ FEATURE_KINDS = ("one_segment", "multi_segment", "order")
 def feature_name(head: str) -> str:
     """The feature benchmark's name of a demo head: its flags without `--sim_header`."""
     return " ".join(DEMO_HEADS[head][1:])
-
-
-def minutes(seconds: float) -> str:
-    return f"{int(seconds) // 60} min {int(seconds) % 60} s"
 
 
 def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int, feature_seconds: int) -> str:

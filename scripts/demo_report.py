@@ -32,6 +32,11 @@ OTHER_CONTRASTS = ("swap_contrast", "direction_contrast")  # against the event-s
 KIND_NAMES = {"one_event": "one-event", "sequence": "sequence"}
 
 
+def minutes(seconds: float) -> str:
+    """A wall time as "M min S s"."""
+    return f"{int(seconds) // 60} min {int(seconds) % 60} s"
+
+
 def read_metrics(runs: str, head: str) -> dict:
     with open(os.path.join(runs, head, "metrics.json")) as handle:
         return json.load(handle)
@@ -112,7 +117,7 @@ def main(argv=None) -> int:
         json.dump(content, handle, indent=2)
     print(table)
     for head, seconds in content["wall_seconds"].items():
-        print(f"{head}: trained and evaluated in {seconds // 60} min {seconds % 60} s")
+        print(f"{head}: trained and evaluated in {minutes(seconds)}")
     os.makedirs(args.img, exist_ok=True)
     plot_curves(args.runs, args.heads, os.path.join(args.img, "demo_curves.png"))
     if "dllfa" in args.heads:
