@@ -7,7 +7,7 @@ so sampling does not depend on the worker that serves an item and a resumed run 
 iterating the epoch's DataLoader reaches workers that are already running
 (`persistent_workers=True`). Evaluation texts need no dataset: tokenise `split.captions`.
 """
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -29,12 +29,14 @@ class TrainPairDataset(Dataset):
 
     item: {"tokens": int64 [L], "video": uint8 [T, 3, H, W], "video_mask": bool [T],
            "caption_index": int, "video_index": int}  (T = max_frames, H = W = image_size)
+    and with `caption_matches` ([num_captions, K], `dataloaders.caption_matches.padded_matches`)
+    also "caption_matches": int64 [K], the videos the item's caption describes (-1 padded).
     """
 
     def __init__(self, split: RetrievalSplit, source: VideoSource, tokenizer: CaptionTokenizer,
                  max_frames: int = 12, image_size: int = 224, slice_framepos: Union[str, int] = "uniform",
                  frame_order: Union[str, int] = "normal", random_offset: bool = True,
-                 captions_per_video: str = "all", seed: int = 0):
+                 captions_per_video: str = "all", seed: int = 0, caption_matches: Optional[np.ndarray] = None):
         if captions_per_video not in CAPTIONS_PER_VIDEO:
             raise InputError(f"captions_per_video must be one of {', '.join(CAPTIONS_PER_VIDEO)}, "
                              f"got {captions_per_video!r}")
@@ -43,6 +45,7 @@ class TrainPairDataset(Dataset):
         self.captions_per_video = captions_per_video
         self.video_captions = split.caption_indices_per_video() if captions_per_video == "one" else None
         self.seed = seed
+        self.caption_matches = None if caption_matches is None else torch.from_numpy(caption_matches)
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()  # seen by DataLoader workers
 
     def set_epoch(self, epoch: int) -> None:
@@ -63,8 +66,11 @@ class TrainPairDataset(Dataset):
             video_index, caption_index = int(self.split.caption_video_index[index]), index
         tokens = self.tokenizer([self.split.captions[caption_index]]).tokens[0]  # [L]
         video, video_mask = read_clip(self.source, self.split.dataset, self.split.video_ids[video_index], self.spec, rng)
-        return {"tokens": tokens, "video": video, "video_mask": video_mask,
+        item = {"tokens": tokens, "video": video, "video_mask": video_mask,
                 "caption_index": caption_index, "video_index": video_index}
+        if self.caption_matches is not None:
+            item["caption_matches"] = self.caption_matches[caption_index]  # [K]
+        return item
 
 
 class EvalVideoDataset(Dataset):

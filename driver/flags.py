@@ -52,6 +52,10 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                       help="keep each video and its twins (data_path/order_contrast_pairs.csv and "
                            "event_swap_pairs.csv, the synthetic dataset) in one training batch; "
                            "needs --train_captions one")
+    data.add_argument("--train_positives", choices=["matches", "own"], default="matches",
+                      help="training target of a caption: matches: every video of the batch it describes (its own, "
+                           "videos with the same caption text, those data_path/caption_matches.csv lists); own: its "
+                           "own video only (CLIP4Clip's one-hot target)")
     data.add_argument("--on_missing", choices=["skip", "error"], default="skip",
                       help="videos without frames: skip (count reported) or stop")
     data.add_argument("--num_thread_reader", type=int, default=4, help="DataLoader workers per process")

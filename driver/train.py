@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from dataloaders.caption_matches import padded_matches, read_caption_matches
 from dataloaders.retrieval_datasets import TrainPairDataset, collate_batch
 from dataloaders.twin_batch_sampler import TwinBatchSampler
 from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_all_twins, twin_families
@@ -29,10 +30,15 @@ LOG = logging.getLogger("dllfa")
 def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: DistributedContext):
     """This rank's share of every epoch: (dataset, sampler, loader); call `set_epoch` on the
     dataset and the sampler before each epoch."""
+    matches = None
+    if args.train_positives == "matches":
+        matches = padded_matches(read_caption_matches(split, args.data_path))  # [num_captions, K]
+        LOG.info("training target: %d of %d captions describe more than their own video",
+                 int((matches[:, 1] >= 0).sum()) if matches.shape[1] > 1 else 0, len(matches))
     train_set = TrainPairDataset(split, source, tokenizer, max_frames=args.max_frames,
                                  image_size=image_size, slice_framepos=args.slice_framepos,
                                  frame_order=args.train_frame_order, random_offset=args.train_random_offset,
-                                 captions_per_video=args.train_captions, seed=args.seed)
+                                 captions_per_video=args.train_captions, seed=args.seed, caption_matches=matches)
     if args.twin_batches:
         twins = read_all_twins(split.dataset, args.data_path, split.video_ids)
         if not twins:

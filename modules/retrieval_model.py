@@ -6,12 +6,13 @@ ranks so that the contrastive loss runs over the global batch.
 """
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 from torch import nn
 
 from modules.clip_backbone import ClipBackbone
-from modules.contrastive_loss import symmetric_infonce
+from modules.contrastive_loss import positive_mask, symmetric_infonce
 from modules.distributed import gather_uneven, gather_with_grad
 
 MAX_LOGIT_SCALE = math.log(100.0)
@@ -47,12 +48,20 @@ class RetrievalModel(nn.Module):
         with torch.no_grad():
             self.backbone.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
 
-    def forward(self, tokens: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
-        """Symmetric InfoNCE over the global batch (local slices keep their gradient)."""
+    def forward(self, tokens: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor,
+                caption_matches: Optional[torch.Tensor] = None, video_index: Optional[torch.Tensor] = None
+                ) -> torch.Tensor:
+        """Symmetric InfoNCE over the global batch (local slices keep their gradient). With
+        `caption_matches` [B_local, K] (the videos each caption describes, -1 padded) and
+        `video_index` [B_local], every video a caption describes is a positive of its row
+        (`modules/contrastive_loss.py`); without them only the item's own video is."""
         text = self.encode_text(tokens)
         frames = self.encode_video(video, video_mask)
         text = TextFeatures(gather_with_grad(text.sentence), gather_with_grad(text.words),
                             gather_uneven(text.word_mask))
         frames, video_mask = gather_with_grad(frames), gather_uneven(video_mask.bool())
         sim = self.similarity(text, frames, video_mask)  # [B, B]
-        return symmetric_infonce(sim, self.backbone.logit_scale.exp())
+        positives = None
+        if caption_matches is not None:
+            positives = positive_mask(gather_uneven(caption_matches), gather_uneven(video_index))  # [B, B]
+        return symmetric_infonce(sim, self.backbone.logit_scale.exp(), positives)

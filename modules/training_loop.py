@@ -41,13 +41,17 @@ def train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, stat
         tokens = batch["tokens"].to(ctx.device, non_blocking=True)
         video = batch["video"].to(ctx.device, non_blocking=True)
         video_mask = batch["video_mask"].to(ctx.device, non_blocking=True)
+        matches = batch.get("caption_matches")  # [B, K] the videos each caption describes, or absent
+        if matches is not None:
+            matches, video_index = matches.to(ctx.device), batch["video_index"].to(ctx.device)
         step_loss = torch.zeros((), device=ctx.device)
         for part in range(accumulation_steps):
             chunk = slice(part * len(tokens) // accumulation_steps, (part + 1) * len(tokens) // accumulation_steps)
             last_part = part == accumulation_steps - 1
             sync = contextlib.nullcontext() if last_part or not hasattr(ddp_model, "no_sync") else ddp_model.no_sync()
             with sync:
-                loss = ddp_model(tokens[chunk], video[chunk], video_mask[chunk]) / accumulation_steps
+                positives = () if matches is None else (matches[chunk], video_index[chunk])
+                loss = ddp_model(tokens[chunk], video[chunk], video_mask[chunk], *positives) / accumulation_steps
                 scaler.scale(loss).backward()
             step_loss += loss.detach()
         if not _loss_is_finite(step_loss):

@@ -9,13 +9,15 @@ in another order (`preprocess/synthetic/videos.py`): the time-reversed twin ("a 
 moves right, then a red circle shrinks"), the event-swapped twin ("a blue square moves left,
 then a red circle grows") and the events-reversed twin ("a red circle shrinks, then a blue
 square moves right"). In the evaluation splits every video has its time-reversed twin, and
-one family in `1 / swap_share` holds all four; in train every family holds all four, so train
-has sequence captions only (why: `preprocess/synthetic/plan.py`). Twins of every video are in its split. So
+one family in `1 / swap_share` holds all four; in train every family holds all four (why:
+`preprocess/synthetic/plan.py`). Twins of every video are in its split. So
 only frame order tells a caption's video from its twins: a head that pools frames without
 order (meanP) is at chance on them, an order-aware head can learn them; and a one-event
 caption describes a third or a half of its video's frames, which is what text-conditioned
-attention over frames is for. How each caption's ground truth is kept unique:
-`preprocess/synthetic/plan.py`. The pieces: `preprocess/synthetic/`.
+attention over frames is for. Train has one-event captions too (half of each video's); one may
+fit several videos (a video and its event swap show the same events), and
+`caption_matches.csv` lists them for the training target. How each evaluation caption's ground
+truth is kept unique: `preprocess/synthetic/plan.py`. The pieces: `preprocess/synthetic/`.
 
 Twins hold exactly the same frames. A video is its key states, each held for one whole second
 (`fps` identical frames), written with an intra-frame codec (Motion-JPEG, `.avi`), so a frame
@@ -39,6 +41,8 @@ at the end, so an interrupted run never looks finished):
                                             events-reversed twin
     annotations/caption_kinds.csv           video_id,caption,kind (one_event | sequence),event (the position
                                             of the event a one-event caption describes; -1 for sequence)
+    annotations/caption_matches.csv         video_id,caption,matching_video_id: every other video of the split
+                                            that the caption describes (`dataloaders/caption_matches.py`)
     synthetic_dataset.json                  parameters and counts; written last
 
 The pairs files serve evaluation (order, swap and direction contrast) and training (main_task_retrieval.py
@@ -60,7 +64,7 @@ from modules.errors import InputError
 from preprocess.synthetic.plan import RELATIONS, SPLITS, plan_dataset
 from preprocess.synthetic.writer import write_annotations, write_videos
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 SUMMARY_FILE = "synthetic_dataset.json"
 
 

@@ -15,9 +15,14 @@ Families differ by split, because training and measuring need different things:
   motions tell apart (the events-reversed twin). With time-reversed pairs in train, the order
   of the objects alone told two sequence captions apart, and the demo's tiny CLIP learnt the
   object order but never the direction of a motion, for every head (README, "The demo").
-  A quad has sequence captions only (below), so training captions are sequence captions and
-  one-event captions are a kind the model meets at evaluation: relevance without having been
-  shown it. Training with one-event captions (in pairs) did not help them on validation.
+  Train also has one-event (partial) captions, half of each video's captions, because real
+  captions often describe part of a video and text-conditioned attention is for them. In a quad
+  such a caption fits two videos (the video and its event swap hold the same events forwards;
+  the reversed and events-reversed twins hold them backwards), so it is not a unique ground
+  truth: `caption_matches` lists every video of the split that a caption describes, and
+  training takes all of them as positives (`modules/contrastive_loss.py`). They are drawn from
+  a stream of their own (`PARTIAL_STREAM`), so the videos, the sequence captions and the
+  evaluation splits are those of the plan without them.
 
 Unique ground truth. A caption must describe its own video and no other video it is ranked
 against, or R@1 is capped for reasons that have nothing to do with the heads:
@@ -25,12 +30,12 @@ against, or R@1 is capped for reasons that have nothing to do with the heads:
   families while unused ones remain (an event and its reversal share the axis, so a
   description "red circle grows" then occurs in one family only); a family whose sequence of
   events another video of the split already has is drawn again;
-- a one-event caption is written only for an event whose description (colour, shape, motion)
-  occurs in no other video of its scope: the split for evaluation splits, the family for
-  train. That leaves the quads (a video and its swap hold the same events) with sequence
-  captions only, and any event that still collides in an evaluation split without one-event
-  captions. In train, another family may show the same event (about one event in ten shares
-  a batch with its description): ordinary noise of contrastive training, as on real data.
+- in the evaluation splits a one-event caption is written only for an event whose description
+  (colour, shape, motion) occurs in no other video of the split. That leaves their quads (a
+  video and its swap hold the same events) with sequence captions only, and any event that
+  still collides without one-event captions. Train needs no unique ground truth: its matches
+  are listed (`caption_matches`), its swaps and other families' videos that show the same event
+  included.
 - a sequence caption names every event in order: only its own video matches it.
 Videos with one-event captions get `captions_per_video // 2` of them (cycling over their
 unique events) and sequence captions for the rest; a test video's first caption is its
@@ -64,6 +69,7 @@ PAIR_ROLES = {"train": ("video", "events_reversed"), "validate": ("video", "reve
               "test": ("video", "reversed")}
 QUAD_SHARE = {"train": 1.0}  # train is all quads; evaluation splits have quads at the rate swap_share
 MAX_REDRAWS = 1000
+PARTIAL_STREAM = 1  # train's one-event captions: rng [seed, PARTIAL_STREAM], apart from the plan's own stream
 
 
 @dataclass(frozen=True)
@@ -165,8 +171,19 @@ def _captions(rng, spec: VideoSpec, unique_events: list, count: int, canonical_f
     return tuple(triples[:len(head)] + rest)
 
 
-def _plan_split(rng, split: str, count: int, first_number: int, captions_per_video: int, event_seconds: int,
-                event_counts: tuple, swap_share: float) -> list:
+def _with_partial_captions(rng, spec: VideoSpec, captions: tuple) -> tuple:
+    """Train: the last `len(captions) // 2` captions replaced by one-event captions, cycling over
+    the video's events in a random order (each triple: caption, "one_event", event position)."""
+    count = len(captions) // 2
+    order = rng.permutation(len(spec.events))
+    described = [int(order[k % len(order)]) for k in range(count)]
+    one = [(_pick(rng, one_event_captions(spec.events[position].description), 1)[0], "one_event", position)
+           for position in described]
+    return captions[:len(captions) - count] + tuple(one)
+
+
+def _plan_split(rng, partial_rng, split: str, count: int, first_number: int, captions_per_video: int,
+                event_seconds: int, event_counts: tuple, swap_share: float) -> list:
     """The PlannedVideos of one split, ids videoN from `first_number` on, shuffled within the split."""
     members = _plan_split_specs(rng, split, count, swap_share, event_counts, event_seconds)
     ids = [f"video{first_number + int(slot)}" for slot in rng.permutation(count)]
@@ -182,6 +199,8 @@ def _plan_split(rng, split: str, count: int, first_number: int, captions_per_vid
         unique = [position for position, event in enumerate(spec.events)
                   if videos_with[None if evaluation else family, event.description] == 1]
         captions = _captions(rng, spec, unique, captions_per_video, canonical_first=split == "test")
+        if not evaluation:
+            captions = _with_partial_captions(partial_rng, spec, captions)
         twins = {relation: id_of[family, TWIN_ROLE[relation][role]] for relation in RELATIONS
                  if (family, TWIN_ROLE[relation][role]) in id_of}
         planned.append(PlannedVideo(video_id, split, spec, captions, twins))
@@ -194,10 +213,29 @@ def plan_dataset(train_videos: int, val_videos: int, test_videos: int, captions_
 
     Ids run train, then validate, then test, as in MSR-VTT, shuffled within a split so twins are rarely neighbours.
     """
-    rng = np.random.default_rng(seed)
+    rng, partial_rng = np.random.default_rng(seed), np.random.default_rng([seed, PARTIAL_STREAM])
     planned, first_number = [], 0
     for split, count in zip(SPLITS, (train_videos, val_videos, test_videos)):
-        planned += _plan_split(rng, split, count, first_number, captions_per_video, event_seconds, event_counts,
-                               swap_share)
+        planned += _plan_split(rng, partial_rng, split, count, first_number, captions_per_video, event_seconds,
+                               event_counts, swap_share)
         first_number += count
     return sorted(planned, key=lambda video: video_number(video.video_id))
+
+
+def described_videos(plan: list) -> Dict[tuple, list]:
+    """(video_id, caption) -> the ids of every video of its split that the caption describes, its
+    own first: a sequence caption describes the videos with its events in its order, a one-event
+    caption those that show its event (colour, shape, motion) anywhere."""
+    showing: Dict[tuple, list] = {}  # (split, events in order) or (split, one event) -> video ids
+    for video in plan:
+        events = _descriptions(video.spec)
+        for key in [events] + sorted(set((event,) for event in events)):
+            showing.setdefault((video.split, key), []).append(video.video_id)
+    matches = {}
+    for video in plan:
+        events = _descriptions(video.spec)
+        for caption, kind, position in video.captions:
+            key = events if kind == "sequence" else (events[position],)
+            others = [video_id for video_id in showing[video.split, key] if video_id != video.video_id]
+            matches[video.video_id, caption] = [video.video_id] + others
+    return matches

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 
 from dataloaders.caption_kinds import CAPTION_KINDS_FILE
+from dataloaders.caption_matches import CAPTION_MATCHES_FILE
 from dataloaders.twin_pairs import TWIN_FILES
 from modules.progress import progress
-from preprocess.synthetic.plan import video_number
+from preprocess.synthetic.plan import described_videos, video_number
 
 VIDEO_FOURCC = "MJPG"
 VIDEO_EXTENSION = ".avi"
@@ -49,8 +50,8 @@ def _write_csv(path: str, header: list, rows: list) -> None:
 
 def write_annotations(annotations_dir: str, plan: list) -> None:
     """MSR-VTT's files (MSRVTT_data.json, the train lists, the 1k-A test csv), the twin pairs of every
-    split (time-reversed, event-swapped, events-reversed) and the kind of every caption (with the position of the event a
-    one-event caption describes)."""
+    split (time-reversed, event-swapped, events-reversed), the kind of every caption (with the position of the event a
+    one-event caption describes) and the other videos of its split that a caption describes."""
     videos = [{"video_id": video.video_id, "category": len(video.spec.events), "url": f"synthetic://{video.video_id}",
                "start time": 0.0, "end time": float(video.spec.key_states), "split": video.split,
                "id": video_number(video.video_id)} for video in plan]
@@ -73,3 +74,6 @@ def write_annotations(annotations_dir: str, plan: list) -> None:
                sorted({(video.video_id, caption, kind, -1 if event is None else event)
                        for video in plan for caption, kind, event in video.captions},
                       key=lambda row: (video_number(row[0]), row[1])))
+    _write_csv(os.path.join(annotations_dir, CAPTION_MATCHES_FILE), ["video_id", "caption", "matching_video_id"],
+               sorted(((video_id, caption, other) for (video_id, caption), videos in described_videos(plan).items()
+                       for other in videos[1:]), key=lambda row: (video_number(row[0]), row[1], video_number(row[2]))))
