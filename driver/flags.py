@@ -14,7 +14,7 @@ from modules.clip_checkpoint import ACTIVATIONS
 from modules.clip_download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
-from modules.retrieval_heads import HEAD_NAMES
+from modules.retrieval_heads import FUSIONS, HEAD_NAMES
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -74,7 +74,9 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
                             "for backbones whose frames of one video are nearly the same vector (README)")
-    model.add_argument("--dllfa_fusion", default="0.5", help="weight of the frame level (0-1), or 'learned'")
+    model.add_argument("--dllfa_fusion", default="0.5",
+                       help="weight of the frame level: a number in [0, 1]; learned: one learned weight; caption: a "
+                            "weight per caption from its sentence feature (modules/retrieval_heads.py)")
     # CLIP weights: the activation they were trained with, where tags are downloaded to
     model.add_argument("--clip_activation", choices=ACTIVATIONS,
                        help="activation of CLIP's MLPs; by default what the weights record (OpenAI: quick_gelu; "
@@ -169,13 +171,13 @@ def check_args(parser, args) -> None:
             problem = numeric_flag_problem(flag, value)
             if problem:
                 parser.error(problem)
-    if args.dllfa_fusion != "learned":
+    if args.dllfa_fusion not in FUSIONS:
         try:
             fusion = float(args.dllfa_fusion)
         except ValueError:
             fusion = -1.0
         if not 0.0 <= fusion <= 1.0:
-            parser.error(f"--dllfa_fusion must be a number in [0, 1] or 'learned', got {args.dllfa_fusion!r}")
+            parser.error(f"--dllfa_fusion must be a number in [0, 1], {' or '.join(FUSIONS)}, got {args.dllfa_fusion!r}")
     if args.optimizer == "clip4clip" and args.precision != "fp32":
         parser.error(f"--optimizer clip4clip runs CLIP with fp16 weights as CLIP4Clip does; --precision "
                      f"{args.precision} (autocast over fp32 master weights, with a gradient scaler for fp16) is "
@@ -203,7 +205,7 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
     def canonical(flag, value):
         if flag == "pretrained_clip_name":
             return str(value).replace("/", "-")
-        if flag == "dllfa_fusion" and value != "learned":
+        if flag == "dllfa_fusion" and value not in FUSIONS:
             return float(value)
         if flag == "optimizer":
             return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike

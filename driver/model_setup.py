@@ -16,7 +16,7 @@ from modules.clip_download import fetch_pretrained, pretrained_config
 from modules.clip_fp16 import convert_clip_to_fp16
 from modules.distributed import is_distributed
 from modules.optimization import freeze_clip_layers
-from modules.retrieval_heads import build_head
+from modules.retrieval_heads import FUSIONS, build_head
 from modules.retrieval_model import RetrievalModel
 
 LOG = logging.getLogger("dllfa")
@@ -55,7 +55,7 @@ def build_model(args, device: torch.device) -> RetrievalModel:
                       clip_positional_embedding=backbone.clip.positional_embedding if pretrained else None,
                       attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
                       dllfa_temporal=not args.dllfa_no_temporal, temporal_centering=args.temporal_centering,
-                      dllfa_fusion=None if args.dllfa_fusion == "learned" else float(args.dllfa_fusion))
+                      dllfa_fusion=args.dllfa_fusion if args.dllfa_fusion in FUSIONS else float(args.dllfa_fusion))
     model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb)
     frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)
     if frozen:

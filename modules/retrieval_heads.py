@@ -24,6 +24,7 @@ from modules.temporal_encoder import TemporalEncoder
 
 HEAD_NAMES = ("meanP", "seqTransf", "xpool", "dllfa")
 DLLFA_LEVELS = ("both", "frame", "token")
+FUSIONS = ("learned", "caption")  # --dllfa_fusion besides a fixed weight in [0, 1]
 DEFAULT_MEMORY_MB = 1024.0
 
 
@@ -102,9 +103,21 @@ class AttentionPoolingHead(RetrievalHead):
     Frame level: the sentence attends over the frames, sim_frame = cos(s, v_s). Token level:
     every word attends over the frames with its own projections, sim_l = cos(w_l, v_l), pooled
     with text-only weights beta = softmax_L(mlp(LN(w)) + mask). Fusion: sim = lambda * sim_frame +
-    (1 - lambda) * sim_token, lambda fixed or sigmoid of a learned scalar (0.5 at init). The
-    fusion and pooling weights are folded into the text side, so each level is one weighted
-    `pooled_similarity` and the fused score is their sum. Each level LayerNorms its inputs before
+    (1 - lambda) * sim_token, lambda in [0, 1] one of (`FUSIONS`):
+    - a fixed number;
+    - "learned": sigmoid of one learned scalar (0.5 at init);
+    - "caption": per caption, lambda_i = sigmoid(g . LN(s_i)) from its sentence feature, g = 0 at
+      init (0.5). Why it learns where the scalar does not: Adam moves every parameter by about lr
+      per step whatever the size of its gradient, so one scalar logit moves at most ~lr * steps
+      (0.1 over 1,000 steps at the recipe's 1e-4: lambda stays within 0.5 +- 0.025) and noisy
+      gradient signs shrink that further; g has D entries, each moving ~lr along the same
+      LayerNormed (|entry| ~ 1) sentence features, so the logit moves up to ~D * lr per step (0.05
+      at D = 512), the same reasoning as the LayerNorms before q and k. Per caption, it can also
+      lean on the frame level for one caption and on the words for another.
+    Each lambda keeps the fused score a convex combination of the levels' cosines (in [-1, 1],
+    at the same temperature): lambda at 1 or 0 gives a level alone. The fusion and pooling
+    weights are folded into the text side, so each level is one weighted `pooled_similarity`
+    and the fused score is their sum. Each level LayerNorms its inputs before
     q and k and starts its value map at the identity, so that attention learns at CLIP's width
     and the recipe's lr (`modules/frame_attention_pooling.py`); with uniform attention a residual
     level scores exactly like the mean of its frames (meanP, or seqTransf with the temporal encoder)."""
@@ -123,11 +136,18 @@ class AttentionPoolingHead(RetrievalHead):
                                           nn.GELU(), nn.Linear(attention_dim, 1, bias=False)) \
             if self.token_level is not None else None
         both = levels == "both"
-        self.fusion_logit = nn.Parameter(torch.zeros(())) if both and fusion is None else None
         self.fusion = fusion if both else None
+        self.fusion_logit = nn.Parameter(torch.zeros(())) if self.fusion == "learned" else None
+        self.fusion_gate = None
+        if self.fusion == "caption":  # g . LN(s); no bias: a shared shift is what "learned" does, too slowly
+            self.fusion_gate = nn.Sequential(nn.LayerNorm(embed_dim, bias=False), nn.Linear(embed_dim, 1, bias=False))
+            nn.init.zeros_(self.fusion_gate[1].weight)
 
-    def frame_weight(self) -> float | torch.Tensor:
-        """lambda: 1 or 0 with a single level, else the fixed or learned weight."""
+    def frame_weight(self, sentence: Optional[torch.Tensor] = None) -> float | torch.Tensor:
+        """lambda: 1 or 0 with a single level, else the fixed weight, the learned scalar, or with
+        per-caption fusion a [Nt, 1] column for the sentences [Nt, D] (full precision, raw)."""
+        if self.fusion_gate is not None:
+            return torch.sigmoid(self.fusion_gate(normalize(sentence)))  # [Nt, 1]
         if self.fusion_logit is not None:
             return torch.sigmoid(self.fusion_logit)
         if self.fusion is not None:
@@ -135,7 +155,7 @@ class AttentionPoolingHead(RetrievalHead):
         return 1.0 if self.frame_level is not None else 0.0
 
     def encode_text(self, sentence, words, word_mask) -> AttentionText:
-        lam = self.frame_weight()
+        lam = self.frame_weight(sentence)  # a number, a scalar tensor or [Nt, 1]
         frame = token = None
         if self.frame_level is not None:
             single = torch.ones_like(word_mask[:, :1])  # [Nt, 1]
@@ -162,18 +182,20 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
                clip_text_transformer: Optional[Transformer] = None,
                clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
                dllfa_levels: str = "both", dllfa_temporal: bool = True,
-               dllfa_fusion: Optional[float] = 0.5, temporal_centering: bool = False) -> RetrievalHead:
+               dllfa_fusion: float | str = 0.5, temporal_centering: bool = False) -> RetrievalHead:
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
     without temporal encoder and without residual (values from the LayerNormed frames, as X-Pool); the dllfa_* flags select DLLFA's ablations
-    (`dllfa_fusion` None = learned lambda; it only applies to levels "both"). `temporal_centering`
+    (`dllfa_fusion`: a weight in [0, 1] or one of FUSIONS; it only applies to levels "both"). `temporal_centering`
     feeds the temporal encoder each frame minus its video's mean (see TemporalEncoder)."""
     if name not in HEAD_NAMES:
         raise InputError(f"unknown head {name!r}; use one of {', '.join(HEAD_NAMES)}")
     if dllfa_levels not in DLLFA_LEVELS:
         raise InputError(f"unknown DLLFA levels {dllfa_levels!r}; use one of {', '.join(DLLFA_LEVELS)}")
-    if dllfa_fusion is not None and not 0.0 <= dllfa_fusion <= 1.0:
+    if isinstance(dllfa_fusion, str) and dllfa_fusion not in FUSIONS:
+        raise InputError(f"unknown DLLFA fusion {dllfa_fusion!r}; use a weight in [0, 1] or one of {', '.join(FUSIONS)}")
+    if not isinstance(dllfa_fusion, str) and not 0.0 <= dllfa_fusion <= 1.0:
         raise InputError(f"DLLFA fusion weight must be in [0, 1], got {dllfa_fusion}")
 
     def temporal() -> TemporalEncoder:

@@ -70,7 +70,11 @@ def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tenso
         video = (ordered.sum(1) / mask.sum(1, keepdim=True))  # [Nv, D]
         return cosine(sentence[:, None], video[None])
     assert isinstance(head, AttentionPoolingHead)
-    lam = head.frame_weight()
+    if head.fusion_gate is not None:  # per caption: sigmoid(g . LN(unit(s))), [Nt, 1]
+        norm, gate = head.fusion_gate
+        lam = torch.sigmoid(layer_norm(norm, unit(sentence)) @ gate.weight.T)
+    else:
+        lam = head.frame_weight()  # a number or a scalar tensor
     sim = 0.0
     if head.frame_level is not None:
         sim = sim + lam * naive_level(head.frame_level, sentence[:, None], ordered, mask)[:, 0]

@@ -17,10 +17,12 @@ CONFIGS = {
     "dllfa-frame": ("dllfa", {"dllfa_levels": "frame"}),
     "dllfa-token": ("dllfa", {"dllfa_levels": "token"}),
     "dllfa-no-temporal": ("dllfa", {"dllfa_temporal": False}),
-    "dllfa-learned-fusion": ("dllfa", {"dllfa_fusion": None}),
+    "dllfa-learned-fusion": ("dllfa", {"dllfa_fusion": "learned"}),
+    "dllfa-caption-fusion": ("dllfa", {"dllfa_fusion": "caption"}),
     "dllfa-fusion-0.2": ("dllfa", {"dllfa_fusion": 0.2}),
 }
-ORDER_AWARE = {"seqTransf", "dllfa", "dllfa-frame", "dllfa-token", "dllfa-learned-fusion", "dllfa-fusion-0.2"}
+ORDER_AWARE = {"seqTransf", "dllfa", "dllfa-frame", "dllfa-token", "dllfa-learned-fusion", "dllfa-caption-fusion",
+               "dllfa-fusion-0.2"}
 
 
 def make_head(config: str, dtype=torch.float64, seed=0):
@@ -40,6 +42,8 @@ def make_head(config: str, dtype=torch.float64, seed=0):
             head.temporal.positions.normal_()
         if getattr(head, "fusion_logit", None) is not None:
             head.fusion_logit.fill_(0.7)
+        if getattr(head, "fusion_gate", None) is not None:
+            head.fusion_gate[1].weight.normal_()  # lambda ~ sigmoid(N(0, D)): far apart between captions
     return head
 
 
@@ -183,9 +187,34 @@ def test_heads_compute_in_fp32_under_autocast():
 
 
 def test_learned_fusion_starts_at_one_half():
-    head = build_head("dllfa", DIM, FRAMES, dllfa_fusion=None)
+    head = build_head("dllfa", DIM, FRAMES, dllfa_fusion="learned")
     assert head.frame_weight().item() == 0.5 and head.fusion_logit.requires_grad
     assert build_head("dllfa", DIM, FRAMES, dllfa_fusion=0.3).fusion_logit is None
+    sentence = torch.randn(3, DIM)
+    per_caption = build_head("dllfa", DIM, FRAMES, dllfa_fusion="caption")
+    assert per_caption.frame_weight(sentence).tolist() == [[0.5]] * 3 and per_caption.fusion_logit is None
+
+
+def test_per_caption_fusion_weight_follows_its_derivative():
+    """The gradient of the loss with respect to the per-caption fusion gate is the loss's
+    derivative along it (a central difference): the fusion weight is trained, not detached."""
+    head = make_head("dllfa-caption-fusion")
+    inputs = random_inputs(n_texts=4, n_videos=4, frames=FRAMES, words=WORDS, dim=DIM)
+    scale = torch.tensor(100.0, dtype=torch.float64)
+    gate = head.fusion_gate[1].weight
+
+    def loss():
+        return symmetric_infonce(fast_similarity(head, *inputs), scale)
+
+    loss().backward()
+    direction = torch.randn_like(gate)
+    with torch.no_grad():
+        gate.add_(1e-6 * direction)
+        ahead = loss()
+        gate.sub_(2e-6 * direction)
+        behind = loss()
+    assert gate.grad.abs().sum() > 0
+    assert torch.isclose((ahead - behind) / 2e-6, (gate.grad * direction).sum(), rtol=1e-5)
 
 
 def test_head_names_and_ablation_structure():
@@ -201,7 +230,7 @@ def test_head_names_and_ablation_structure():
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(name="meanp"), "unknown head"), (dict(name="dllfa", dllfa_levels="word"), "unknown DLLFA levels"),
-    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="seqTransf", temporal_layers=0), "layer")])
+    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="dllfa", dllfa_fusion="mean"), "fusion"), (dict(name="seqTransf", temporal_layers=0), "layer")])
 def test_bad_configuration_is_an_input_error(kwargs, message):
     with pytest.raises(InputError, match=message):
         build_head(embed_dim=DIM, max_frames=FRAMES, **kwargs)

@@ -28,6 +28,9 @@ HEADS: Dict[str, tuple] = {
     "dllfa --dllfa_no_temporal": ("dllfa", {"dllfa_temporal": False}),
     "dllfa --dllfa_levels frame": ("dllfa", {"dllfa_levels": "frame"}),
     "dllfa --dllfa_levels token": ("dllfa", {"dllfa_levels": "token"}),
+    "dllfa --dllfa_fusion 0.5": ("dllfa", {"dllfa_fusion": 0.5}),
+    "dllfa --dllfa_fusion learned": ("dllfa", {"dllfa_fusion": "learned"}),
+    "dllfa --dllfa_fusion caption": ("dllfa", {"dllfa_fusion": "caption"}),
 }
 
 
