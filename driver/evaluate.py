@@ -10,7 +10,7 @@ from dataloaders.caption_kinds import read_caption_kinds
 from dataloaders.twin_pairs import read_all_twins
 from driver.flags import differing_model_flags
 from driver.run_files import write_json
-from modules.checkpointing import load_model_weights
+from modules.checkpointing import load_checkpoint, load_model_weights
 from modules.distributed import DistributedContext
 from modules.errors import InputError
 from modules.evaluation import CONTRASTS, evaluation_report, similarity_matrix
@@ -67,12 +67,22 @@ def selection_score(report: Dict) -> float:
     return report["t2v"]["R1"]
 
 
+def _other_flags(path: str, differing: list) -> str:
+    return f"{path} was trained with other model flags; pass the run's own (its config.json):\n  " + "\n  ".join(differing)
+
+
 def evaluate_only(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext) -> None:
     if args.init_model:
-        differing = differing_model_flags(args, load_model_weights(model, args.init_model))
+        try:
+            checkpoint = load_model_weights(model, args.init_model)
+        except InputError as error:  # other parameters: most often other model flags, which say how to fix it
+            differing = differing_model_flags(args, load_checkpoint(args.init_model))
+            if differing:
+                raise InputError(f"{_other_flags(args.init_model, differing)}\n{error}") from None
+            raise
+        differing = differing_model_flags(args, checkpoint)
         if differing:
-            raise InputError(f"{args.init_model} was trained with other model flags; pass the run's own "
-                             "(its config.json):\n  " + "\n  ".join(differing))
+            raise InputError(_other_flags(args.init_model, differing))
         LOG.info("evaluating %s", args.init_model)
     else:
         LOG.info("no --init_model: evaluating the CLIP weights with a freshly initialised %s head", args.sim_header)

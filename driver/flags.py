@@ -74,9 +74,9 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
                             "for backbones whose frames of one video are nearly the same vector (README)")
-    model.add_argument("--dllfa_fusion", default="0.5",
-                       help="weight of the frame level: a number in [0, 1]; learned: one learned weight; caption: a "
-                            "weight per caption from its sentence feature (modules/retrieval_heads.py)")
+    model.add_argument("--dllfa_fusion", default="caption",
+                       help="weight of the frame level: caption: a learned weight per caption from its sentence "
+                            "feature (modules/retrieval_heads.py); learned: one learned weight; or a fixed number in [0, 1]")
     # CLIP weights: the activation they were trained with, where tags are downloaded to
     model.add_argument("--clip_activation", choices=ACTIVATIONS,
                        help="activation of CLIP's MLPs; by default what the weights record (OpenAI: quick_gelu; "

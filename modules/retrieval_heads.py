@@ -182,7 +182,7 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
                clip_text_transformer: Optional[Transformer] = None,
                clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
                dllfa_levels: str = "both", dllfa_temporal: bool = True,
-               dllfa_fusion: float | str = 0.5, temporal_centering: bool = False) -> RetrievalHead:
+               dllfa_fusion: float | str = "caption", temporal_centering: bool = False) -> RetrievalHead:
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention

@@ -12,7 +12,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 ABLATIONS_DIR="${ABLATIONS_DIR:-runs/ablations}"
-ABLATION_HEADS="${ABLATION_HEADS:-meanP seqTransf xpool dllfa dllfa_no_temporal dllfa_frame dllfa_token}"
+ABLATION_HEADS="${ABLATION_HEADS:-meanP seqTransf xpool dllfa dllfa_no_temporal dllfa_frame dllfa_token dllfa_fixed_fusion}"
 FEATURE_LEVEL_ARGS="${FEATURE_LEVEL_ARGS:-}"
 mkdir -p "$ABLATIONS_DIR"
 

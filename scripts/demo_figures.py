@@ -125,7 +125,7 @@ def plot_architecture(run: str, path: str) -> None:
     temporal = head.temporal
     levels = [name for name in ("frame_level", "token_level") if getattr(head, name) is not None]
     attention_dim = getattr(head, levels[0]).attention_dim
-    fusion = head.fusion
+    fusion = "per caption" if head.fusion == "caption" else head.fusion
     T, L = args.max_frames, args.max_words
     figure, axis = plt.subplots(figsize=(11, 5.2))
     boxes = {

@@ -143,11 +143,18 @@ def test_bad_init_model_is_a_clear_error(synthetic, straight_run, capsys):
 
 
 def test_eval_with_other_model_flags_than_the_checkpoint_is_a_clear_error(synthetic, straight_run, capsys):
-    """Same parameter shapes, other computation: loading would work and give other numbers."""
+    """Other model flags: with the same parameter shapes loading would work and give other numbers;
+    with other shapes (a fixed fusion has no gate) the error names the flags before the keys."""
     args = eval_args(synthetic, synthetic["root"] / "flags", "--init_model", str(straight_run / "checkpoint_best.pt"),
                      "--temporal_centering", "--dllfa_fusion", "0.3")
     assert main_task_retrieval.main(args) == 2
     error = capsys.readouterr().err
     assert "--temporal_centering: True here, False in the checkpoint" in error
-    assert "--dllfa_fusion: 0.3 here, 0.5 in the checkpoint" in error
+    assert "--dllfa_fusion: 0.3 here, caption in the checkpoint" in error and "not in model: head.fusion_gate" in error
+    assert not (synthetic["root"] / "flags" / "metrics.json").exists()
+    args = eval_args(synthetic, synthetic["root"] / "flags", "--init_model", str(straight_run / "checkpoint_best.pt"),
+                     "--temporal_centering")
+    assert main_task_retrieval.main(args) == 2
+    error = capsys.readouterr().err
+    assert "--temporal_centering: True here, False in the checkpoint" in error and "not in model" not in error
     assert not (synthetic["root"] / "flags" / "metrics.json").exists()

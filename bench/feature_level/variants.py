@@ -30,7 +30,6 @@ HEADS: Dict[str, tuple] = {
     "dllfa --dllfa_levels token": ("dllfa", {"dllfa_levels": "token"}),
     "dllfa --dllfa_fusion 0.5": ("dllfa", {"dllfa_fusion": 0.5}),
     "dllfa --dllfa_fusion learned": ("dllfa", {"dllfa_fusion": "learned"}),
-    "dllfa --dllfa_fusion caption": ("dllfa", {"dllfa_fusion": "caption"}),
 }
 
 
