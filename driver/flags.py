@@ -93,7 +93,10 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                        help="split each global batch into this many contrastive micro-batches")
     optim.add_argument("--freeze_layer_num", type=int, default=-1,
                        help="-1: train all of CLIP; N: freeze its embeddings and blocks 0..N-1")
-    optim.add_argument("--n_display", type=int, default=50, help="TensorBoard logging interval in steps")
+    optim.add_argument("--n_display", type=int, default=50,
+                       help="every N steps the losses are read from the device (one transfer, not one per step): "
+                            "logged per step, checked (a NaN or inf loss stops the run within N steps), and "
+                            "written to TensorBoard")
 
     recipe = parser.add_argument_group("optimizer recipe (README: Recipe card)")
     recipe.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw",

@@ -12,7 +12,7 @@ from torch import nn
 
 from modules.clip_backbone import ClipBackbone
 from modules.contrastive_loss import symmetric_infonce
-from modules.collectives import gather_uneven, gather_with_grad
+from modules.collectives import gather_fixed, gather_with_grad
 
 MAX_LOGIT_SCALE = math.log(100.0)
 
@@ -52,7 +52,7 @@ class RetrievalModel(nn.Module):
         text = self.encode_text(tokens)
         frames = self.encode_video(video, video_mask)
         text = TextFeatures(gather_with_grad(text.sentence), gather_with_grad(text.words),
-                            gather_uneven(text.word_mask))
-        frames, video_mask = gather_with_grad(frames), gather_uneven(video_mask.bool())
+                            gather_fixed(text.word_mask))  # every rank's batch has the same shape
+        frames, video_mask = gather_with_grad(frames), gather_fixed(video_mask.bool())
         sim = self.similarity(text, frames, video_mask)  # [B, B]
         return symmetric_infonce(sim, self.backbone.logit_scale.exp())
