@@ -14,18 +14,18 @@ against the card's dense peak for the autocast dtype.
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.machine import cpu_name
 from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_source import open_video_source
-from driver.flags import get_args
+from driver.flags import PRECISIONS, get_args
 from driver.model_setup import build_model
-from driver.process_group import init_distributed
+from driver.process_group import DEVICES, init_distributed
 from driver.trainer import Trainer
 from modules.clip_backbone import clip_architecture_config
 from modules.tokenizer import CaptionTokenizer
@@ -115,7 +115,7 @@ def run(options) -> dict:
     flops = flops_per_clip(model, next(iter(loader)), ctx.device)
     card, peak = peak_flops(ctx.device, options.precision)
     return {
-        "model": options.model, "head": options.head, "device": card or platform.processor() or "cpu",
+        "model": options.model, "head": options.head, "device": card or cpu_name(),
         "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__),
         "precision": options.precision, "batch_size": options.batch_size, "frames": options.frames,
         "image_size": image_size, "workers": options.workers, "steps": options.steps,
@@ -134,8 +134,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=20, help="measured steps")
     parser.add_argument("--warmup", type=int, default=3, help="steps run before measuring")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
-    parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--workdir", help="keep the generated data here (default: a new temporary folder)")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)

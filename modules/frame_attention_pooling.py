@@ -48,8 +48,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from modules.tensor_ops import EPS, masked_mean, squared_norm
 
-EPS = 1e-12  # clamp of every squared norm
+
 TEMPORARIES = 3  # [V, T, R] tensors alive at once in `pooled_scores`
 # Temporaries per chunk on the CPU: within a server's L3. On a 36 MB L3 at MSR-VTT size, 32 MB ran about
 # 10% faster than 12 MB (bigger matrix products), and 64-96 MB slower again (the per-pair passes leave the cache).
@@ -74,15 +75,6 @@ class PooledVideos(NamedTuple):
 class ChunkPlan(NamedTuple):
     texts: int
     videos: int
-
-
-def squared_norm(x: torch.Tensor) -> torch.Tensor:
-    return x.pow(2).sum(-1).clamp_min(EPS)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """x [N, T, C] zero where padded, mask [N, T] bool -> mean over the real rows [N, C] (0 if none)."""
-    return x.sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
 
 
 def plan_chunks(n_texts: int, rows_per_text: int, n_videos: int, frames: int, row_width: int,

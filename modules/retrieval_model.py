@@ -11,10 +11,11 @@ import torch
 from torch import nn
 
 from modules.clip_backbone import ClipBackbone
-from modules.contrastive_loss import symmetric_infonce
 from modules.collectives import gather_fixed, gather_with_grad
+from modules.contrastive_loss import MAX_SCALE, symmetric_infonce
+from modules.retrieval_heads import DEFAULT_MEMORY_MB
 
-MAX_LOGIT_SCALE = math.log(100.0)
+MAX_LOGIT_SCALE = math.log(MAX_SCALE)
 
 
 @dataclass
@@ -25,7 +26,7 @@ class TextFeatures:
 
 
 class RetrievalModel(nn.Module):
-    def __init__(self, backbone: ClipBackbone, head: nn.Module, sim_memory_mb: float = 2048):
+    def __init__(self, backbone: ClipBackbone, head: nn.Module, sim_memory_mb: float = DEFAULT_MEMORY_MB):
         super().__init__()
         self.backbone = backbone
         self.head = head
