@@ -10,10 +10,12 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import main_task_retrieval
-from modules import retrieval_model
 from driver.checkpoints import load_checkpoint
-from tests.support.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
-                               step_losses, synthetic, trained_run)
+from modules import retrieval_model
+from tests.support.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,
+                                       step_losses, trained_run)
+
+pytestmark = pytest.mark.slow  # every test runs the driver end to end
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -9,7 +9,9 @@ import pytest
 
 import main_task_retrieval
 from driver.checkpoints import load_checkpoint
-from tests.support.driver_runs import driver_args, eval_args, read_jsonl, synthetic, trained_run  # noqa: F401
+from tests.support.driver_runs import driver_args, eval_args, read_jsonl, trained_run
+
+pytestmark = pytest.mark.slow  # every test runs the driver end to end
 
 
 @pytest.fixture(scope="module")
