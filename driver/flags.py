@@ -4,11 +4,12 @@ checkpoint must be evaluated with."""
 import argparse
 import math
 import os
-from typing import Dict, List
+from typing import Dict, List, Set
 
 import torch
 
 from dataloaders.registry import DATATYPES
+from modules.checkpointing import checkpoint_config
 from modules.clip_backbone import resolve_activation
 from modules.clip_checkpoint import ACTIVATIONS
 from modules.clip_download import default_cache_dir, weights_record
@@ -19,7 +20,7 @@ from modules.retrieval_heads import HEAD_NAMES
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def get_args(argv=None, description: str = "") -> argparse.Namespace:
+def build_parser(description: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     task = parser.add_argument_group("task")
     task.add_argument("--do_train", action="store_true", help="train; ends with the test evaluation of the best checkpoint")
@@ -115,10 +116,33 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     output.add_argument("--overwrite_output_dir", action="store_true",
                         help="start afresh in an --output_dir that holds a run: its files (checkpoints, logs, "
                              "metrics) are removed first; without it such a folder is refused (or --resume)")
+    return parser
+
+
+def get_args(argv=None, description: str = "") -> argparse.Namespace:
+    """The flags of a run. Eval-only of a checkpoint that records its config (`--do_eval
+    --init_model` without `--do_train`) takes the model and input flags from that config
+    (`adopt_checkpoint_flags`); `args.overrides` holds the input flags given otherwise."""
+    parser = build_parser(description)
     args = parser.parse_args(argv)
+    args.overrides = {}
+    if args.do_eval and not args.do_train and args.init_model:
+        try:
+            config = checkpoint_config(args.init_model)
+        except InputError as error:
+            parser.exit(2, f"error: {error}\n")
+        args.overrides = adopt_checkpoint_flags(parser, args, config, explicit_flags(parser, argv))
     check_args(parser, args)
     settle_clip_activation(parser, args)
     return args
+
+
+def explicit_flags(parser: argparse.ArgumentParser, argv=None) -> Set[str]:
+    """The destinations of the flags given on the command line (a flag given with its default
+    value counts): `argv` parsed again with every default replaced by a marker (which `parser` keeps)."""
+    not_given = object()
+    parser.set_defaults(**{destination: not_given for destination in vars(parser.parse_args(argv))})
+    return {destination for destination, value in vars(parser.parse_args(argv)).items() if value is not not_given}
 
 
 # Bounds of the numeric flags: a value outside is an argparse error (exit status 2) instead of
@@ -210,6 +234,44 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
         config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
     return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
             if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
+
+
+# Flags that decide what an evaluated model sees: eval-only takes them from the checkpoint's config
+# like the model flags, but one given on the command line with another value is a deliberate
+# override (fewer frames, other words), recorded as such.
+INPUT_FLAGS = ("max_frames", "max_words", "slice_framepos", "eval_frame_order", "precision")
+
+
+def adopt_checkpoint_flags(parser, args, config: Dict, given: Set[str]) -> Dict[str, Dict]:
+    """Set every MODEL_FLAGS and INPUT_FLAGS entry that `config` (an eval-only checkpoint's)
+    records and the command line does not give (`given`) to the recorded value; return the
+    overrides {flag: {"checkpoint": recorded, "used": given}} of the input flags given with
+    another value. A model flag given with another value stays, for `differing_model_flags`
+    to refuse; a plain state dict (empty `config`) leaves every flag as given. A temporal
+    encoder's position table has the checkpoint's --max_frames rows, so more frames than it
+    are refused."""
+    if not config:
+        return {}
+    recorded = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
+    overrides = {}
+    for flag in MODEL_FLAGS + INPUT_FLAGS:
+        if flag not in recorded:
+            continue
+        if flag not in given:
+            setattr(args, flag, recorded[flag])
+        elif flag in INPUT_FLAGS and getattr(args, flag) != recorded[flag]:
+            overrides[flag] = {"checkpoint": recorded[flag], "used": getattr(args, flag)}
+    temporal = args.sim_header == "seqTransf" or (args.sim_header == "dllfa" and not args.dllfa_no_temporal)
+    if "max_frames" in overrides and temporal and args.max_frames > recorded["max_frames"]:
+        parser.error(f"--max_frames {args.max_frames}: the temporal encoder of {args.init_model} has positions for "
+                     f"{recorded['max_frames']} frames (its --max_frames); evaluate with at most that many")
+    return overrides
+
+
+def position_table_frames(args) -> int:
+    """Rows of the temporal encoder's frame position table: --max_frames, or the checkpoint's
+    when eval-only samples fewer frames (an override)."""
+    return args.overrides.get("max_frames", {}).get("checkpoint", args.max_frames)
 
 
 # Flags that may differ between a run and its `--resume`: where the run and its data are (the

@@ -61,14 +61,26 @@ def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
         torch.save(payload, temporary)
 
 
-def load_checkpoint(path: str) -> Dict[str, object]:
+def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
+    """The checkpoint's content on the CPU; `mmap`: its tensors stay in the file until read."""
     if not os.path.isfile(path):
         raise InputError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:
         raise InputError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
+
+
+def checkpoint_config(path: str) -> Dict[str, object]:
+    """The config.json content a checkpoint of this repository records ({} for a plain state
+    dict), read without loading its tensors."""
+    try:
+        checkpoint = load_checkpoint(path, mmap=True)
+    except InputError:  # torch's legacy (not zip) format cannot be mapped; unreadable files say why here
+        checkpoint = load_checkpoint(path)
+    config = checkpoint.get("config")
+    return config if isinstance(config, dict) else {}
 
 
 def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, step: int, steps_per_epoch: int,

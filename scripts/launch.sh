@@ -23,6 +23,8 @@ MASTER_PORT="${MASTER_PORT:-29500}"
 CLIP_CHECKPOINT="${CLIP_CHECKPOINT-openai}"
 CLIP_NAME="${CLIP_NAME:-ViT-B/32}"
 HEAD="${HEAD:-dllfa}"
+# the model a launcher trains; eval.sh empties it: the checkpoint's config says which model it is
+MODEL_ARGS=(--pretrained_clip_name "$CLIP_NAME" --sim_header "$HEAD")
 LAUNCHER="$(basename "$0" .sh)"
 OUTPUT_DIR="${OUTPUT_DIR:-$REPO/runs/${LAUNCHER}_${HEAD}}"
 
@@ -64,6 +66,6 @@ launch() {
     --nnodes "$NNODES" --node_rank "$NODE_RANK" --nproc_per_node "$GPUS_PER_NODE" \
     --rdzv_backend c10d --rdzv_endpoint "$MASTER_ADDR:$MASTER_PORT" --rdzv_id "${LAUNCHER}_${HEAD}" \
     "$REPO/main_task_retrieval.py" \
-    --pretrained_clip_name "$CLIP_NAME" ${CLIP_CHECKPOINT:+--clip_checkpoint "$CLIP_CHECKPOINT"} \
-    "${cache[@]}" --sim_header "$HEAD" --output_dir "$OUTPUT_DIR" "$@"
+    "${MODEL_ARGS[@]}" ${CLIP_CHECKPOINT:+--clip_checkpoint "$CLIP_CHECKPOINT"} \
+    "${cache[@]}" --output_dir "$OUTPUT_DIR" "$@"
 }
