@@ -1,7 +1,9 @@
 # Shared by the dataset launchers: runs main_task_retrieval.py under torchrun.
 # Environment (all optional except where a launcher says otherwise):
 #   PYTHON           python to use (default: .venv/bin/python of this repository, else python3)
-#   GPUS_PER_NODE    processes per node (default: number of visible GPUs, 1 without GPUs)
+#   DEVICE           cuda (default: stops with one line and exit status 2 when no CUDA device is usable,
+#                    saying why) or cpu (on purpose: processes on the CPU over gloo)
+#   GPUS_PER_NODE    processes per node (default: number of usable GPUs; 1 with DEVICE=cpu)
 #   NNODES           nodes (default 1); NODE_RANK (default 0)
 #   MASTER_ADDR      rendezvous host (default 127.0.0.1); MASTER_PORT (default 29500)
 #   CLIP_CHECKPOINT  CLIP weights: an open_clip pretrained tag of CLIP_NAME (default openai: OpenAI's weights,
@@ -13,9 +15,13 @@
 #   OUTPUT_DIR       where the run writes (default runs/<launcher name>_<head>)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$([ -x "$REPO/.venv/bin/python" ] && echo "$REPO/.venv/bin/python" || echo python3)}"
-if [ -z "${GPUS_PER_NODE:-}" ]; then
-  GPUS_PER_NODE=$("$PYTHON" -c "import torch; print(max(1, torch.cuda.device_count()))")
-fi
+DEVICE="${DEVICE:-cuda}"
+case "$DEVICE" in
+  cuda) USABLE_GPUS=$(cd "$REPO" && "$PYTHON" -m scripts.cuda_check) || exit $? ;;
+  cpu) USABLE_GPUS=1 ;;
+  *) echo "error: DEVICE must be cuda or cpu, got '$DEVICE'" >&2; exit 2 ;;
+esac
+GPUS_PER_NODE="${GPUS_PER_NODE:-$USABLE_GPUS}"
 NNODES="${NNODES:-1}"
 NODE_RANK="${NODE_RANK:-0}"
 MASTER_ADDR="${MASTER_ADDR:-127.0.0.1}"
@@ -67,5 +73,5 @@ launch() {
     --rdzv_backend c10d --rdzv_endpoint "$MASTER_ADDR:$MASTER_PORT" --rdzv_id "${LAUNCHER}_${HEAD}" \
     "$REPO/main_task_retrieval.py" \
     "${MODEL_ARGS[@]}" ${CLIP_CHECKPOINT:+--clip_checkpoint "$CLIP_CHECKPOINT"} \
-    "${cache[@]}" --output_dir "$OUTPUT_DIR" "$@"
+    "${cache[@]}" --device "$DEVICE" --output_dir "$OUTPUT_DIR" "$@"
 }
