@@ -13,6 +13,7 @@ CLIP_CHECKPOINT="${CLIP_CHECKPOINT-}"  # not needed: the checkpoint holds every 
 source "$(dirname "$0")/launch.sh"
 require_env INIT_MODEL DATATYPE DATA_ROOT
 MODEL_ARGS=()
+CHECK_SPLITS=test
 FRAMES="${FRAMES:-$DATA_ROOT/frames}"
 OUTPUT_DIR="${OUTPUT_DIR:-$(dirname "$INIT_MODEL")/eval_${DATATYPE}}"
 launch --do_eval --init_model "$INIT_MODEL" --datatype "$DATATYPE" --data_path "$DATA_ROOT" \

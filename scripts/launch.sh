@@ -13,6 +13,9 @@
 #   CLIP_NAME        CLIP architecture (default ViT-B/32)
 #   HEAD             --sim_header (default dllfa)
 #   OUTPUT_DIR       where the run writes (default runs/<launcher name>_<head>)
+#   CHECK_DATASET    1 (default): `python -m scripts.check_dataset` reads the annotations and frames folder first
+#                    and stops the launch (exit status 2) when a listed video has no frames; 0: skip the check
+#                    (the driver then skips such videos with a count, --on_missing skip)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$([ -x "$REPO/.venv/bin/python" ] && echo "$REPO/.venv/bin/python" || echo python3)}"
 DEVICE="${DEVICE:-cuda}"
@@ -58,11 +61,16 @@ require_env() {
   done
 }
 
-# launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset. A tag in
-# CLIP_CHECKPOINT is fetched first, once per node and before torchrun, so that a download problem
-# (offline, say) is the one-line message and exit status 2 of `python -m modules.clip_download`.
+# launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset. The dataset
+# is checked first (CHECK_SPLITS: the splits to check, default all), then a tag in CLIP_CHECKPOINT is
+# fetched, once per node and before torchrun, so that missing frames or a download problem (offline,
+# say) is a short message and exit status 2 instead of a torchrun failure report.
 launch() {
   local cache=(${CACHE_DIR:+--cache_dir "$CACHE_DIR"})
+  if [ "${CHECK_DATASET:-1}" != 0 ]; then
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m scripts.check_dataset ${CHECK_SPLITS:+--splits "$CHECK_SPLITS"} \
+      "$@" || exit $?
+  fi
   if [ -n "$CLIP_CHECKPOINT" ]; then
     PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m modules.clip_download "$CLIP_NAME" "$CLIP_CHECKPOINT" \
       "${cache[@]}" >/dev/null || exit $?

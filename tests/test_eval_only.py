@@ -2,6 +2,9 @@
 non-default model and sampling flags is reproduced by `--do_eval --init_model` given only the
 data paths; an input flag given otherwise is an override, logged and recorded."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -9,6 +12,7 @@ import main_task_retrieval
 from driver.flags import adopt_checkpoint_flags, build_parser, explicit_flags, get_args
 from tests.driver_runs import evaluated_metrics, synthetic, trained_run  # noqa: F401
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Non-default flags that change what the model computes or sees on the 4-frame synthetic videos.
 TRAINED_WITH = ("--epochs", "1", "--batch_size", "8", "--max_frames", "3", "--slice_framepos", "linspace",
                 "--max_words", "10", "--eval_frame_order", "reverse", "--temporal_centering", "--dllfa_fusion", "0.3")
@@ -75,3 +79,16 @@ def test_a_plain_state_dict_keeps_the_flags_as_given():
     args = parser.parse_args(["--do_eval", "--data_path", "a", "--features_path", "f", "--output_dir", "o"])
     assert adopt_checkpoint_flags(parser, args, {}, set()) == {}
     assert args.max_frames == 12 and args.sim_header == "dllfa"
+
+
+def test_eval_sh_needs_only_the_checkpoint_the_datatype_and_the_data(synthetic, sampled_run):
+    """On the CPU on purpose (DEVICE=cpu), one process under torchrun, after the dataset check."""
+    output = synthetic["root"] / "eval_sh"
+    env = dict(os.environ, PYTHON=sys.executable, INIT_MODEL=str(sampled_run / "checkpoint_best.pt"),
+               DATATYPE="msrvtt", DATA_ROOT=synthetic["annotations"], FRAMES=synthetic["frames"], DEVICE="cpu",
+               GPUS_PER_NODE="1", OUTPUT_DIR=str(output), OMP_NUM_THREADS="1")
+    result = subprocess.run(["bash", os.path.join(REPO, "scripts", "eval.sh"), "--num_thread_reader", "0"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test          6            6        0         6" in result.stdout  # the dataset check's line
+    assert evaluated_metrics(output) == json.loads((sampled_run / "metrics.json").read_text())

@@ -1,11 +1,13 @@
-"""scripts/launch.sh: a machine without a usable CUDA device, or a CLIP tag that cannot be
-downloaded, stops a launcher before torchrun with one line and exit status 2 (no torchrun
-failure report, no silent run on the CPU).
+"""scripts/launch.sh: a machine without a usable CUDA device, a listed video without frames, or a
+CLIP tag that cannot be downloaded, stops a launcher before torchrun with a short message and
+exit status 2 (no torchrun failure report, no silent run on the CPU).
 
 "Offline" without touching the network: every HTTPS request goes to a proxy on a closed loopback port."""
 import os
 import subprocess
 import sys
+
+from tests.test_dataset_check import write_frame_folder, write_msrvtt
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -14,7 +16,7 @@ def test_an_offline_launcher_run_is_one_line_and_exit_status_2(tmp_path):
     offline = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "",
                "NO_PROXY": ""}
     env = dict(os.environ, **offline, PYTHON=sys.executable, XDG_CACHE_HOME=str(tmp_path / "cache"),
-               DATA_ROOT=str(tmp_path), DEVICE="cpu", GPUS_PER_NODE="1", OUTPUT_DIR=str(tmp_path / "run"))
+               DATA_ROOT=str(tmp_path), DEVICE="cpu", CHECK_DATASET="0", GPUS_PER_NODE="1", OUTPUT_DIR=str(tmp_path / "run"))
     env.pop("CLIP_CHECKPOINT", None)  # the launchers' default: the tag openai
     result = subprocess.run(["bash", os.path.join(REPO, "scripts", "train_msrvtt_9k.sh")], env=env,
                             capture_output=True, text=True, timeout=120)
@@ -38,3 +40,17 @@ def test_without_a_usable_cuda_device_a_launcher_says_why_in_one_line(tmp_path):
     assert result.stderr.startswith("error: no usable CUDA device: no GPU visible (CUDA_VISIBLE_DEVICES='')")
     assert "built for CUDA" in result.stderr and "DEVICE=cpu" in result.stderr
     assert "torch.distributed.run" not in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_video_without_frames_stops_a_launcher_before_torchrun(tmp_path):
+    write_msrvtt(str(tmp_path), 3, 1, 2)
+    write_frame_folder(str(tmp_path / "frames"), [f"video{i}" for i in range(4)], {"video1"})
+    env = dict(os.environ, PYTHON=sys.executable, DATA_ROOT=str(tmp_path), DEVICE="cpu", GPUS_PER_NODE="1",
+               OUTPUT_DIR=str(tmp_path / "run"))
+    result = subprocess.run(["bash", os.path.join(REPO, "scripts", "train_msrvtt_9k.sh")], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "train         3            2        1         6" in result.stdout
+    assert result.stderr.startswith("error: msrvtt 9k train: 1 of 3 videos have no frames in ")
+    assert result.stderr.count("\n") == 1 and "video1 (" in result.stderr
+    assert not (tmp_path / "run").exists()

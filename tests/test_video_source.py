@@ -87,6 +87,11 @@ def test_raw_videos_give_the_frames_that_extraction_stores(frames_dir, video_dir
     assert (from_frames[0].int() - from_video[0].int()).abs().float().mean() < 4  # JPEG vs direct decode
 
 
+def test_both_sources_count_the_frames_that_sampling_sees(frames_dir, video_dir):
+    frames, raw = open_video_source(frames_dir), open_video_source(video_dir, raw_fps=FRAMES_PER_SECOND)
+    assert [frames.frame_count(v) for v in ("a", "b", "c")] == [raw.frame_count(v) for v in ("a", "b", "c")] == [20, 5, 1]
+
+
 def test_a_corrupt_jpeg_is_dropped_from_the_clip_with_a_warning(frames_dir, caplog):
     source = open_video_source(frames_dir)
     bad = os.path.join(frames_dir, "frames", "b", "000001.jpg")
