@@ -2,7 +2,7 @@
 anything is read or trained; the optimizer recipes refuse meaningless combinations."""
 import pytest
 
-from driver.flags import differing_model_flags, get_args
+from driver.flags import build_parser, differing_model_flags, get_args
 
 REQUIRED = ["--do_train", "--data_path", "ann", "--features_path", "frames", "--output_dir", "out"]
 
@@ -97,3 +97,18 @@ def test_eval_of_a_clip4clip_checkpoint_needs_clip_in_fp16_too():
     assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "xpool"]), {"config": {"optimizer": "adamw"}}) == []
     assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "clip4clip"]), {"config": {"epochs": 5}}) == [
         "--optimizer: clip4clip here, adamw in the checkpoint"]  # configs from before the flag: fp32 CLIP
+
+
+def test_help_shows_every_default_and_says_whose_recipe_they_are(capsys):
+    parser = build_parser("defaults: the demo's fp32 AdamW recipe; the launchers pass the recipe card's")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    out = capsys.readouterr().out
+    entries = {"--" + chunk.split()[0]: " ".join(chunk.split()) for chunk in out.split("\n  --")[1:]}  # flag: help
+    flags = [action.option_strings[0] for action in parser._actions if "--help" not in action.option_strings]
+    assert sorted(entries) == sorted(flags)
+    assert [flag for flag in flags if "(default: " not in entries[flag]] == []
+    for flag, default in (("seed", 42), ("max_frames", 12), ("optimizer", "adamw"), ("precision", "fp32"),
+                          ("slice_framepos", "uniform"), ("temporal_centering", False), ("weight_decay", 0.2)):
+        assert f"(default: {default})" in entries["--" + flag], flag
+    assert "the launchers pass the recipe card's" in out
