@@ -27,6 +27,7 @@ from driver.flags import get_args
 from driver.model_setup import build_model, seed_everything
 from driver.output_dir import open_output_dir
 from driver.run_files import write_config
+from driver.selection import check_held_out_videos, selection_splits
 from driver.train import train
 from modules.distributed import init_distributed, is_distributed
 from modules.errors import InputError
@@ -47,13 +48,20 @@ def run(args) -> None:
     splits = load_retrieval_splits(args.datatype, args.data_path, msrvtt_split=args.msrvtt_split)
     source = open_video_source(args.features_path)
     splits = {name: source.restrict(split, on_missing=args.on_missing) for name, split in splits.items()}
+    if args.do_train:
+        splits, selection, held_out = selection_splits(args, splits)
+        if held_out:
+            check_held_out_videos(held_out, resume_from)
+            config["holdout_val_ids"] = held_out
+            if ctx.is_main and resume_from is None:
+                write_config(args.output_dir, config)
     for name, split in splits.items():
         LOG.info("%s %s: %d captions, %d videos", args.datatype, name, len(split.captions), len(split.video_ids))
     tokenizer = CaptionTokenizer(args.max_words)
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     model = build_model(args, ctx.device)
     if args.do_train:
-        train(args, model, splits, source, tokenizer, ctx, config, resume_from)
+        train(args, model, splits, selection, source, tokenizer, ctx, config, resume_from)
     else:
         evaluate_only(args, model, splits, source, tokenizer, ctx)
     if is_distributed():

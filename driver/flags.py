@@ -9,6 +9,7 @@ from typing import Dict, List, Set
 import torch
 
 from dataloaders.registry import DATATYPES
+from driver.selection import SELECTION_RULES
 from modules.checkpointing import checkpoint_config
 from modules.clip_backbone import resolve_activation
 from modules.clip_checkpoint import ACTIVATIONS
@@ -125,6 +126,15 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     evaluation.add_argument("--dual_softmax", action="store_true", help="also report dual-softmax metrics (separately)")
     evaluation.add_argument("--save_sim", action="store_true", help="write sim_matrix.npy and caption_video_index.npy")
 
+    selection = parser.add_argument_group("model selection (driver/selection.py)")
+    selection.add_argument("--model_selection", choices=SELECTION_RULES, default="best",
+                           help="best: the epoch with the best text-to-video R@1 on the validation split (the "
+                                "dataset's, --holdout_val's, else the TEST split, as CLIP4Clip does for MSR-VTT "
+                                "9k/7k); last: the last epoch (no test evaluation before the end)")
+    selection.add_argument("--holdout_val", type=int, default=0,
+                           help="hold out this many training videos (drawn with --seed) as the validation split, "
+                                "for datasets without one; their ids go into config.json; 0: none")
+
     output = parser.add_argument_group("output directory")
     output.add_argument("--overwrite_output_dir", action="store_true",
                         help="start afresh in an --output_dir that holds a run: its files (checkpoints, logs, "
@@ -165,7 +175,8 @@ AT_LEAST = {"seed": 0,  # numpy's generators take non-negative seeds
             "max_frames": 1, "num_thread_reader": 0, "cross_num_hidden_layers": 1, "attention_dim": 1,
             "epochs": 1, "batch_size": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
             "warmup_proportion": 0, "gradient_accumulation_steps": 1, "freeze_layer_num": -1, "n_display": 1,
-            "max_grad_norm": 0}  # 0: no clipping
+            "max_grad_norm": 0,  # 0: no clipping
+            "holdout_val": 0}
 ABOVE = {"lr": 0, "sim_memory_mb": 0}
 AT_MOST = {"warmup_proportion": 1}
 

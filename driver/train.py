@@ -1,5 +1,5 @@
-"""Training in the driver: the loader of this rank, the epoch loop with selection on the
-validation split, resumable checkpoints, and the final test evaluation of the best model."""
+"""Training in the driver: the loader of this rank, the epoch loop with model selection
+(driver/selection.py), resumable checkpoints, and the final test evaluation of the selected model."""
 import json
 import logging
 import os
@@ -15,6 +15,7 @@ from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_all_twins, twin_familie
 from driver.evaluate import Evaluator, log_report, selection_score
 from driver.flags import differing_model_flags
 from driver.run_files import HISTORY, STEP_LOG, TENSORBOARD, write_config
+from driver.selection import Selection, log_selection
 from modules.checkpointing import (BEST, LAST, best_checkpoint, best_record, load_model_weights, rng_state,
                                    save_checkpoint, set_rng_state, training_state)
 from modules.distributed import DistributedContext, is_distributed
@@ -69,17 +70,15 @@ def resume_training(checkpoint: Dict, model, optimizer, scheduler, scaler, steps
     return TrainState(epoch=checkpoint["epoch"], step=checkpoint["step"])
 
 
-def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict,
-          resume_from: Optional[Dict] = None) -> None:
-    """Train for `args.epochs`; `resume_from` is the checkpoint that `--resume` continues."""
+def train(args, model: RetrievalModel, splits, selection: Selection, source, tokenizer, ctx: DistributedContext,
+          config: Dict, resume_from: Optional[Dict] = None) -> None:
+    """Train for `args.epochs`, choosing the epoch as `selection` says; `resume_from` is the
+    checkpoint that `--resume` continues."""
     image_size = model.backbone.image_size
     train_set, sampler, loader = build_train_loader(args, splits["train"], source, tokenizer, image_size, ctx)
-    selection = "val" if "val" in splits else "test"
-    if selection == "test":
-        LOG.info("%s has no validation split here: model selection uses the TEST split (as the literature does "
-                 "for MSR-VTT 1k-A); the reported test numbers are therefore not held out", args.datatype)
+    log_selection(args, selection)
     evaluators = {name: Evaluator(args, splits[name], source, tokenizer, image_size, ctx)
-                  for name in {selection, "test"}}
+                  for name in {selection.split, "test"} if name}
 
     optimizer, scheduler, groups = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay,
                                                    total_steps=args.epochs * len(loader),
@@ -121,35 +120,44 @@ def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: Distribut
                                         os.path.join(args.output_dir, STEP_LOG) if ctx.is_main else None,
                                         writer, last_path)
             state.epoch += 1
-            report = evaluators[selection](model)
+            report = evaluators[selection.split](model) if selection.split else {}
             rng_states = [rng_state()]
             if is_distributed():
                 rng_states = [None] * ctx.world_size
                 dist.all_gather_object(rng_states, rng_state())
             if ctx.is_main:
-                score = selection_score(report)
-                improved = best is None or score > best["score"]
-                best = best_record(state.epoch, score, selection, report) if improved else best
-                log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
+                score = selection_score(report) if report else None
+                improved = best is None or selection.rule == "last" or score > best["score"]
+                if improved:
+                    best = {**best_record(state.epoch, score, selection.split, report),
+                            "selection": selection.record(state.epoch)}
+                if report:
+                    log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
+                else:
+                    LOG.info("epoch %d mean loss %.4f", state.epoch, mean_loss)
                 with open(os.path.join(args.output_dir, HISTORY), "a") as handle:
                     handle.write(json.dumps({"epoch": state.epoch, "step": state.step, "loss": mean_loss, **report}) + "\n")
-                for direction in ("t2v", "v2t"):
+                for direction in ("t2v", "v2t") if report else ():
                     for key in ("R1", "R5", "R10", "MdR"):
-                        writer.add_scalar(f"{selection}/{direction}_{key}", report[direction][key], state.step)
+                        writer.add_scalar(f"{selection.split}/{direction}_{key}", report[direction][key], state.step)
                 # last first: it records the best epoch, so a kill before the best write loses nothing
                 save_checkpoint(last_path, training_state(model, optimizer, scheduler, scaler, state.epoch, state.step,
                                                           len(loader), config, best, rng_states))
                 if improved:
                     save_checkpoint(best_path, best_checkpoint(model.state_dict(), config, best))
-                    LOG.info("new best %s t2v R@1 %.2f at epoch %d -> %s", selection, score, state.epoch, best_path)
+                    LOG.info("selected epoch %d (%s) -> %s", state.epoch,
+                             "the last" if selection.rule == "last" else f"{selection.split} t2v R@1 {score:.2f}",
+                             best_path)
             if is_distributed():
                 dist.barrier()
     finally:
         if writer is not None:
             writer.close()
     load_model_weights(model, best_path)
-    report = evaluators["test"](model, output_name="metrics.json")
+    chosen = (best.get("selection") or selection.record(best["epoch"])) if ctx.is_main else {}
+    report = evaluators["test"](model, output_name="metrics.json", record={"selection": chosen})
     if ctx.is_main:
         report_path = os.path.join(args.output_dir, "metrics.json")
-        log_report(report, f"final (best {selection} checkpoint) test")
+        log_report(report, f"final test (epoch {chosen['epoch']}, selected by {chosen['rule']}"
+                           f"{' on ' + chosen['split'] if 'split' in chosen else ''})")
         LOG.info("metrics written to %s", report_path)
