@@ -4,16 +4,16 @@ checkpoint must be evaluated with."""
 import argparse
 import math
 import os
-from typing import Dict, List, Set
+from typing import Set
 
 import torch
 
 from dataloaders.registry import DATATYPES
+from driver.checkpoints import adopt_checkpoint_flags, checkpoint_config
 from driver.selection import SELECTION_RULES
-from modules.checkpointing import checkpoint_config
 from modules.clip_backbone import resolve_activation
-from modules.clip_checkpoint import ACTIVATIONS
-from modules.clip_download import default_cache_dir, weights_record
+from modules.clip_weights.files import ACTIVATIONS
+from modules.clip_weights.download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
 from modules.retrieval_heads import HEAD_NAMES
@@ -151,10 +151,10 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     args.overrides = {}
     if args.do_eval and not args.do_train and args.init_model:
         try:
-            config = checkpoint_config(args.init_model)
+            args.overrides = adopt_checkpoint_flags(args, checkpoint_config(args.init_model),
+                                                    explicit_flags(parser, argv))
         except InputError as error:
             parser.exit(2, f"error: {error}\n")
-        args.overrides = adopt_checkpoint_flags(parser, args, config, explicit_flags(parser, argv))
     check_args(parser, args)
     settle_clip_activation(parser, args)
     return args
@@ -229,81 +229,3 @@ def check_args(parser, args) -> None:
     if args.batch_size % per_step:
         parser.error(f"--batch_size {args.batch_size} must divide into {world_size} processes x "
                      f"{args.gradient_accumulation_steps} accumulation steps")
-
-
-# Flags that change what a model computes without changing its parameter shapes: a checkpoint
-# evaluated with other values would load and give other numbers.
-MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
-               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
-# The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
-MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu",  # every CLIP used QuickGELU then
-                                       "optimizer": "adamw"}
-
-
-def differing_model_flags(args, checkpoint: Dict) -> List[str]:
-    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
-    records with another value (none for a plain state dict, which has no config)."""
-    def canonical(flag, value):
-        if flag == "pretrained_clip_name":
-            return str(value).replace("/", "-")
-        if flag == "dllfa_fusion" and value != "learned":
-            return float(value)
-        if flag == "optimizer":
-            return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike
-        return value
-
-    config = checkpoint.get("config") or {}
-    if config:
-        config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
-    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
-            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
-
-
-# Flags that decide what an evaluated model sees: eval-only takes them from the checkpoint's config
-# like the model flags, but one given on the command line with another value is a deliberate
-# override (fewer frames, other words), recorded as such.
-INPUT_FLAGS = ("max_frames", "max_words", "slice_framepos", "eval_frame_order", "precision")
-
-
-def adopt_checkpoint_flags(parser, args, config: Dict, given: Set[str]) -> Dict[str, Dict]:
-    """Set every MODEL_FLAGS and INPUT_FLAGS entry that `config` (an eval-only checkpoint's)
-    records and the command line does not give (`given`) to the recorded value; return the
-    overrides {flag: {"checkpoint": recorded, "used": given}} of the input flags given with
-    another value. A model flag given with another value stays, for `differing_model_flags`
-    to refuse; a plain state dict (empty `config`) leaves every flag as given. A temporal
-    encoder's position table has the checkpoint's --max_frames rows, so more frames than it
-    are refused."""
-    if not config:
-        return {}
-    recorded = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
-    overrides = {}
-    for flag in MODEL_FLAGS + INPUT_FLAGS:
-        if flag not in recorded:
-            continue
-        if flag not in given:
-            setattr(args, flag, recorded[flag])
-        elif flag in INPUT_FLAGS and getattr(args, flag) != recorded[flag]:
-            overrides[flag] = {"checkpoint": recorded[flag], "used": getattr(args, flag)}
-    temporal = args.sim_header == "seqTransf" or (args.sim_header == "dllfa" and not args.dllfa_no_temporal)
-    if "max_frames" in overrides and temporal and args.max_frames > recorded["max_frames"]:
-        parser.error(f"--max_frames {args.max_frames}: the temporal encoder of {args.init_model} has positions for "
-                     f"{recorded['max_frames']} frames (its --max_frames); evaluate with at most that many")
-    return overrides
-
-
-def position_table_frames(args) -> int:
-    """Rows of the temporal encoder's frame position table: --max_frames, or the checkpoint's
-    when eval-only samples fewer frames (an override)."""
-    return args.overrides.get("max_frames", {}).get("checkpoint", args.max_frames)
-
-
-# Flags that may differ between a run and its `--resume`: where the run and its data are (the
-# data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
-# Every other flag that the checkpoint's config records must match, so that a resumed run
-# follows the plan it was started with and its config.json says what it does. The CLIP weights'
-# location may move too (`clip_checkpoint`, `cache_dir`): a resume loads every weight from the
-# checkpoint, and the activation they were trained with (`clip_activation`) must still match.
-RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
-                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
-                   "clip_checkpoint", "cache_dir")

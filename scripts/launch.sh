@@ -64,7 +64,8 @@ require_env() {
 # launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset. The dataset
 # is checked first (CHECK_SPLITS: the splits to check, default all), then a tag in CLIP_CHECKPOINT is
 # fetched, once per node and before torchrun, so that missing frames or a download problem (offline,
-# say) is a short message and exit status 2 instead of a torchrun failure report.
+# say) is a short message and exit status 2 (`python -m preprocess.download_clip`'s one line) instead
+# of a torchrun failure report.
 launch() {
   local cache=(${CACHE_DIR:+--cache_dir "$CACHE_DIR"})
   if [ "${CHECK_DATASET:-1}" != 0 ]; then
@@ -72,7 +73,7 @@ launch() {
       "$@" || exit $?
   fi
   if [ -n "$CLIP_CHECKPOINT" ]; then
-    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m modules.clip_download "$CLIP_NAME" "$CLIP_CHECKPOINT" \
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m preprocess.download_clip "$CLIP_NAME" "$CLIP_CHECKPOINT" \
       "${cache[@]}" >/dev/null || exit $?
   fi
   set -x

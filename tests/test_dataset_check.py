@@ -1,7 +1,5 @@
 """dataloaders/dataset_check.py and `python -m scripts.check_dataset`: a generated MSR-VTT-sized
 annotation set (10,000 videos, 20 captions each) whose frames folder lacks 3 videos."""
-import csv
-import json
 import os
 import time
 
@@ -9,39 +7,12 @@ import numpy as np
 import pytest
 
 from dataloaders.dataset_check import check_dataset
-from dataloaders.frame_layout import MANIFEST_NAME, FrameRecord, frame_folder
+from dataloaders.frame_layout import frame_folder
 from scripts import check_dataset as command
+from tests.support.annotation_sets import write_frame_folder, write_msrvtt
 
 TRAIN, TEST, CAPTIONS = 9000, 1000, 20
 MISSING = {"train": ["video17", "video8000"], "test": ["video9500"]}
-
-
-def write_msrvtt(folder, train: int, test: int, captions: int) -> None:
-    """MSRVTT_data.json, MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv as distributed:
-    videos video0 .. video{train + test - 1}, the last `test` of them the 1k-A test set."""
-    ids = [f"video{i}" for i in range(train + test)]
-    data = {"videos": [{"video_id": video_id, "split": "train"} for video_id in ids],
-            "sentences": [{"video_id": video_id, "caption": f"caption {k} of {video_id}"}
-                          for video_id in ids for k in range(captions)]}
-    with open(os.path.join(folder, "MSRVTT_data.json"), "w") as handle:
-        json.dump(data, handle)
-    with open(os.path.join(folder, "MSRVTT_train.9k.csv"), "w", newline="") as handle:
-        csv.writer(handle).writerows([["video_id"]] + [[video_id] for video_id in ids[:train]])
-    with open(os.path.join(folder, "MSRVTT_JSFUSION_test.csv"), "w", newline="") as handle:
-        csv.writer(handle).writerows([["key", "vid_key", "video_id", "sentence"]] +
-                                     [[f"ret{i}", f"msr{i}", video_id, f"caption 0 of {video_id}"]
-                                      for i, video_id in enumerate(ids[train:])])
-
-
-def write_frame_folder(root, ids, missing) -> None:
-    """A pre-extracted frames folder as the source lists it: the manifest (frames 10 .. 29 per
-    video) and one folder per video (no JPEG: nothing is decoded), none for `missing`."""
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, MANIFEST_NAME), "w") as handle:
-        for i, video_id in enumerate(ids):
-            handle.write(FrameRecord(video_id, 10 + i % 20, 1.0, 224, 10.0 + i % 20, video_id + ".mp4").to_json() + "\n")
-            if video_id not in missing:
-                os.makedirs(frame_folder(root, video_id))
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +66,8 @@ def test_a_complete_split_passes_and_splits_can_be_chosen(msrvtt_10k, tmp_path, 
     finally:
         os.rmdir(frame_folder(str(msrvtt_10k / "frames"), "video9500"))
     out, err = capsys.readouterr()
-    assert err == "" and "train" not in out and "test       1000         1000        0" in out
+    assert err == "" and "test       1000         1000        0" in out
+    assert not [line for line in out.splitlines() if line.startswith("train ")]
 
 
 def test_a_bad_annotation_file_is_one_error_line(tmp_path, capsys):

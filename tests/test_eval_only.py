@@ -9,8 +9,9 @@ import sys
 import pytest
 
 import main_task_retrieval
-from driver.flags import adopt_checkpoint_flags, build_parser, explicit_flags, get_args
-from tests.driver_runs import evaluated_metrics, synthetic, trained_run  # noqa: F401
+from driver.checkpoints import adopt_checkpoint_flags
+from driver.flags import build_parser, explicit_flags, get_args
+from tests.support.driver_runs import evaluated_metrics, synthetic, trained_run  # noqa: F401
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Non-default flags that change what the model computes or sees on the 4-frame synthetic videos.
@@ -77,7 +78,7 @@ def test_explicit_flags_counts_a_flag_given_with_its_default_value():
 def test_a_plain_state_dict_keeps_the_flags_as_given():
     parser = build_parser()
     args = parser.parse_args(["--do_eval", "--data_path", "a", "--features_path", "f", "--output_dir", "o"])
-    assert adopt_checkpoint_flags(parser, args, {}, set()) == {}
+    assert adopt_checkpoint_flags(args, {}, set()) == {}
     assert args.max_frames == 12 and args.sim_header == "dllfa"
 
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.test_dataset_check import write_frame_folder, write_msrvtt
+from tests.support.annotation_sets import write_frame_folder, write_msrvtt
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,8 +8,9 @@ import shutil
 import pytest
 
 import main_task_retrieval
-from modules.checkpointing import load_checkpoint
-from tests.driver_runs import driver_args, eval_args, evaluated_metrics, read_jsonl, synthetic, trained_run  # noqa: F401
+from driver.checkpoints import load_checkpoint
+from tests.support.driver_runs import (driver_args, eval_args, evaluated_metrics, read_jsonl, synthetic,  # noqa: F401
+                                       trained_run)
 
 
 @pytest.fixture(scope="module")
