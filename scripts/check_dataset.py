@@ -21,10 +21,11 @@ SPLITS = ("train", "val", "test")
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      allow_abbrev=False)
-    parser.add_argument("--datatype", choices=DATATYPES, default="msrvtt")
+    parser.add_argument("--datatype", choices=DATATYPES, default="msrvtt", help="dataset (default: %(default)s)")
     parser.add_argument("--data_path", required=True, help="folder with the dataset's annotation files")
     parser.add_argument("--features_path", required=True, help="frames folder (with manifest.jsonl) or video folder")
-    parser.add_argument("--msrvtt_split", choices=MSRVTT_SPLITS, default="9k")
+    parser.add_argument("--msrvtt_split", choices=MSRVTT_SPLITS, default="9k",
+                        help="MSR-VTT's training list (default: %(default)s)")
     parser.add_argument("--splits", default=",".join(SPLITS),
                         help="comma-separated splits to check, of those the dataset has (default: all)")
     args, _ = parser.parse_known_args(argv)
