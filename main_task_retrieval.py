@@ -29,7 +29,7 @@ from driver.output_dir import open_output_dir
 from driver.process_group import init_distributed
 from driver.run_files import write_config
 from driver.selection import check_held_out_videos, selection_splits
-from driver.trainer import TrainingDiverged, train
+from driver.trainer import Trainer, TrainingDiverged
 from modules.collectives import is_distributed
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
@@ -61,7 +61,7 @@ def run(args) -> None:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     model = build_model(args, ctx.device)
     if args.do_train:
-        train(args, model, splits, selection, source, tokenizer, ctx, config, resume_from)
+        Trainer(args, model, splits, selection, source, tokenizer, ctx, config, resume_from).run()
     else:
         evaluate_only(args, model, splits, source, tokenizer, ctx)
     if is_distributed():
