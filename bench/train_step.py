@@ -26,6 +26,7 @@ from dataloaders.video_source import open_video_source
 from driver.flags import PRECISIONS, get_args
 from driver.model_setup import build_model
 from driver.process_group import DEVICES, init_distributed
+from driver.selection import selection_splits
 from driver.trainer import Trainer
 from modules.clip_backbone import clip_architecture_config
 from modules.tokenizer import CaptionTokenizer
@@ -104,7 +105,8 @@ def run(options) -> dict:
     source = open_video_source(args.features_path)
     splits = {name: source.restrict(split) for name, split in load_retrieval_splits("msrvtt", args.data_path).items()}
     os.makedirs(args.output_dir, exist_ok=True)  # the per-step log
-    trainer = Trainer(args, model, splits, source, CaptionTokenizer(args.max_words), ctx, config={})
+    splits, selection, _ = selection_splits(args, splits)
+    trainer = Trainer(args, model, splits, selection, source, CaptionTokenizer(args.max_words), ctx, config={})
     loader = trainer.loader
     trainer.loader = batches = TimedBatches(loader, options.warmup, options.steps)
     trainer.train_epoch()

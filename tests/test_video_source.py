@@ -56,6 +56,11 @@ def test_raw_videos_give_the_frames_that_extraction_stores(sample_frames, sample
     assert (from_frames[0].int() - from_video[0].int()).abs().float().mean() < 4  # JPEG vs direct decode
 
 
+def test_both_sources_count_the_frames_that_sampling_sees(sample_frames, sample_videos):
+    frames, raw = open_video_source(sample_frames), open_video_source(sample_videos, raw_fps=FRAMES_PER_SECOND)
+    assert [frames.frame_count(v) for v in ("a", "b", "c")] == [raw.frame_count(v) for v in ("a", "b", "c")] == [20, 5, 1]
+
+
 def test_a_corrupt_jpeg_is_dropped_from_the_clip_with_a_warning(sample_frames, caplog):
     source = open_video_source(sample_frames)
     bad = os.path.join(sample_frames, "frames", "b", "000001.jpg")

@@ -30,6 +30,13 @@ def eval_args(synthetic, output_dir, *extra):
     return args
 
 
+def evaluated_metrics(output_dir):
+    """An eval-only run's metrics.json without what names the evaluated checkpoint and the
+    input flags given otherwise than it records: the part comparable to a training run's."""
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    return {key: value for key, value in metrics.items() if key not in ("init_model", "overrides")}
+
+
 def model_state(output_dir, name="checkpoint_last.pt"):
     return load_checkpoint(os.path.join(output_dir, name))["model"]
 
