@@ -23,11 +23,12 @@ from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_source import open_video_source
 from driver.evaluate import evaluate_only
 from driver.flags import get_args
+from driver.gpu_settings import apply_gpu_settings
 from driver.model_setup import build_model, seed_everything
 from driver.output_dir import open_output_dir
 from driver.run_files import write_config
 from driver.train import train
-from modules.distributed import init_distributed, is_distributed
+from modules.distributed import PeerFailed, init_distributed, is_distributed
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
 from modules.training_loop import TrainingDiverged
@@ -42,6 +43,8 @@ def run(args) -> None:
               "python": platform.python_version(), "command": " ".join(sys.argv)}
     if ctx.is_main and resume_from is None:  # a resume writes it once its data is checked too (driver/train.py)
         write_config(args.output_dir, config)
+    for setting, value in apply_gpu_settings(ctx.device, args.tf32 == "on", args.do_train).items():
+        LOG.info("torch.backends.%s = %s", setting, value)
     seed_everything(args.seed + ctx.rank)
     splits = load_retrieval_splits(args.datatype, args.data_path, msrvtt_split=args.msrvtt_split)
     source = open_video_source(args.features_path)
@@ -64,7 +67,7 @@ def main(argv=None) -> int:
     args = get_args(argv, description=__doc__)
     try:
         run(args)
-    except TrainingDiverged as error:
+    except (TrainingDiverged, PeerFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except InputError as error:

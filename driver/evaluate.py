@@ -11,7 +11,7 @@ from dataloaders.twin_pairs import read_all_twins
 from driver.flags import differing_model_flags
 from driver.run_files import write_json
 from modules.checkpointing import load_model_weights
-from modules.distributed import DistributedContext
+from modules.distributed import DistributedContext, failing_together
 from modules.errors import InputError
 from modules.evaluation import CONTRASTS, evaluation_report, similarity_matrix
 from modules.metrics import format_metrics
@@ -34,14 +34,15 @@ class Evaluator:
         args = self.args
         sim = similarity_matrix(model, self.split, self.videos, self.tokenizer, args.batch_size_val,
                                 args.num_thread_reader, self.ctx).numpy()
-        report = evaluation_report(sim, self.split, self.twins, args.dual_softmax,
-                                   self.caption_kinds) if self.ctx.is_main else {}
-        if self.ctx.is_main and output_name:
-            write_json(os.path.join(args.output_dir, output_name), report)
-            if args.save_sim:
-                np.save(os.path.join(args.output_dir, "sim_matrix.npy"), sim)
-                np.save(os.path.join(args.output_dir, "caption_video_index.npy"),
-                        np.asarray(self.split.caption_video_index))
+        with failing_together("writing the report"):  # the main process's work; the others wait here
+            report = evaluation_report(sim, self.split, self.twins, args.dual_softmax,
+                                       self.caption_kinds) if self.ctx.is_main else {}
+            if self.ctx.is_main and output_name:
+                write_json(os.path.join(args.output_dir, output_name), report)
+                if args.save_sim:
+                    np.save(os.path.join(args.output_dir, "sim_matrix.npy"), sim)
+                    np.save(os.path.join(args.output_dir, "caption_video_index.npy"),
+                            np.asarray(self.split.caption_video_index))
         return report
 
 

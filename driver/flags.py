@@ -80,6 +80,9 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                        help="where pretrained tags are downloaded (default $XDG_CACHE_HOME/clip, else ~/.cache/clip)")
     model.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
     model.add_argument("--grad_checkpointing", action="store_true")
+    model.add_argument("--tf32", choices=["on", "off"], default="on",
+                       help="on a GPU: TF32 for the fp32 matrix products of CLIP and the temporal encoder (the "
+                            "heads' cosines stay full fp32); off: full fp32 everywhere. No effect on the CPU")
 
     optim = parser.add_argument_group("optimization")
     optim.add_argument("--epochs", type=int, default=5)
@@ -104,6 +107,12 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                              "(no bias correction, its warmup_cosine, per-parameter clipping); xpool: X-Pool's AdamW "
                              "(betas 0.9/0.999, decay on every parameter, warmup from 0). The launchers pass the "
                              "published recipe; the default suits small models trained from scratch (the demo)")
+    recipe.add_argument("--reference_gpus", type=int, default=1,
+                        help="train CLIP and the temporal encoder with the global-batch loss's gradient / this "
+                             "number, whatever the number of processes: 1 is the true gradient; CLIP4Clip's "
+                             "gather gives the gradient / its GPU count, so its rows pass the count of the "
+                             "published run (4; DiDeMo 8). The parameters after the gather (logit scale, "
+                             "attention levels) keep the true gradient, as in CLIP4Clip")
 
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--sim_memory_mb", type=float, default=2048,
@@ -126,7 +135,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
 AT_LEAST = {"seed": 0,  # numpy's generators take non-negative seeds
             "max_words": 3,  # SOT, one word, EOT
             "max_frames": 1, "num_thread_reader": 0, "cross_num_hidden_layers": 1, "attention_dim": 1,
-            "epochs": 1, "batch_size": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
+            "epochs": 1, "batch_size": 1, "reference_gpus": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
             "warmup_proportion": 0, "gradient_accumulation_steps": 1, "freeze_layer_num": -1, "n_display": 1,
             "max_grad_norm": 0}  # 0: no clipping
 ABOVE = {"lr": 0, "sim_memory_mb": 0}
@@ -220,4 +229,4 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
 # checkpoint, and the activation they were trained with (`clip_activation`) must still match.
 RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
                    "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
-                   "clip_checkpoint", "cache_dir")
+                   "clip_checkpoint", "cache_dir", "tf32")
