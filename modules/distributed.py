@@ -51,7 +51,7 @@ def init_distributed(device: str = "auto") -> DistributedContext:
     else:
         target = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        # device_id binds NCCL's communicator to this GPU at once (no guessing, no stray context on GPU 0)
+        # device_id: NCCL's communicator is made for this GPU at once, and barrier() knows its device
         dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(minutes=30),
                                 device_id=target if use_cuda else None)
     return DistributedContext(rank, world_size, local_rank, target)
@@ -71,8 +71,8 @@ def _all_gather(tensor: torch.Tensor) -> torch.Tensor:
 class _GatherWithGrad(torch.autograd.Function):
     """all_gather whose backward keeps this rank's slice of its own gradient, times `scale`.
 
-    Every rank computes the same loss L from the gathered features, so the slice is dL/dx_local
-    exactly; DDP then averages the parameter gradients over the W ranks. With scale = W / R the
+    Every rank computes the same loss L from the gathered features (up to rounding), so the slice
+    is dL/dx_local and the backward needs no collective; DDP then averages the parameter gradients over the W ranks. With scale = W / R the
     parameters before the gather get (1/W) sum_r (W/R) dL/dx_r dx_r/dtheta = dL/dtheta / R: the
     true gradient for R = 1, and CLIP4Clip's for R GPUs (its AllGather returns the plain slice,
     scale 1, with R = W). Parameters after the gather (the logit scale, attention levels) see the
