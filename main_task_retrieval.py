@@ -26,12 +26,12 @@ from driver.flags import get_args
 from driver.gpu_settings import apply_gpu_settings
 from driver.model_setup import build_model, seed_everything
 from driver.output_dir import open_output_dir
+from driver.process_group import init_distributed
 from driver.run_files import write_config
-from driver.train import train
-from modules.distributed import PeerFailed, init_distributed, is_distributed
+from driver.trainer import Trainer, TrainingDiverged
+from modules.collectives import PeerFailed, is_distributed
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-from modules.training_loop import TrainingDiverged
 
 LOG = logging.getLogger("dllfa")
 
@@ -41,7 +41,7 @@ def run(args) -> None:
     resume_from = open_output_dir(args, ctx)  # refuses to overwrite a run; checks a resume's flags
     config = {**vars(args), "world_size": ctx.world_size, "device": str(ctx.device), "torch": str(torch.__version__),
               "python": platform.python_version(), "command": " ".join(sys.argv)}
-    if ctx.is_main and resume_from is None:  # a resume writes it once its data is checked too (driver/train.py)
+    if ctx.is_main and resume_from is None:  # a resume writes it once its data is checked too (driver/trainer.py)
         write_config(args.output_dir, config)
     for setting, value in apply_gpu_settings(ctx.device, args.tf32 == "on", args.do_train).items():
         LOG.info("torch.backends.%s = %s", setting, value)
@@ -55,7 +55,7 @@ def run(args) -> None:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     model = build_model(args, ctx.device)
     if args.do_train:
-        train(args, model, splits, source, tokenizer, ctx, config, resume_from)
+        Trainer(args, model, splits, source, tokenizer, ctx, config, resume_from).run()
     else:
         evaluate_only(args, model, splits, source, tokenizer, ctx)
     if is_distributed():

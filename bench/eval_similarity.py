@@ -10,7 +10,7 @@ once; their time is reported apart as sides_seconds) and measures its peak memor
   frames) in the same run, in row chunks only where its output does not fit --memory_mb;
   floor_blocked_seconds: the same product in blocks of FLOOR_BLOCK rows (on a CPU the
   fastest way to run it: each output block stays in cache), the stricter reference;
-- path "naive": tests/naive_heads.py, which materialises every text-conditioned video vector
+- path "naive": bench/naive_heads.py, which materialises every text-conditioned video vector
   ([Nt, Nv, D], and [Nt, L, Nv, D] at DLLFA's token level), where its estimated memory fits
   --naive_limit_mb. It starts from the temporally encoded frames, as the fast path starts
   from the cached sides.
@@ -20,25 +20,23 @@ minus the allocation before the call. On CPU: the process's resident high-water 
 i.e. ru_maxrss) is reset through /proc/self/clear_refs after the inputs and sides are built and
 free heap memory is handed back (malloc_trim); peak_mb is its growth during the call (Linux).
 
-    python bench/eval_similarity.py --sizes msrvtt --heads dllfa,meanP --json
+    python -m bench.eval_similarity --sizes msrvtt --heads dllfa,meanP --json
 """
 import argparse
 import ctypes
 import json
 import os
-import platform
 import re
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
 
-import torch  # noqa: E402
-
-from modules.retrieval_heads import HEAD_NAMES, build_head  # noqa: E402
-from tests.naive_heads import naive_scores, ordered_frames  # noqa: E402
+from bench.machine import cpu_name
+from bench.naive_heads import naive_scores, ordered_frames
+from driver.process_group import DEVICES
+from modules.retrieval_heads import HEAD_NAMES, build_head
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
 SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500), "small": (200, 200)}
@@ -168,9 +166,7 @@ def machine_info(device: torch.device) -> dict:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        with open("/proc/cpuinfo") as handle:
-            found = re.search(r"^model name\s*:\s*(.+)$", handle.read(), re.M)
-        name = found.group(1) if found else platform.processor()
+        name = cpu_name()
     return dict(device=device.type, device_name=name, cpu_cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(), torch_version=torch.__version__)
 
@@ -182,7 +178,7 @@ def main() -> None:
     parser.add_argument("--memory_mb", type=float, default=1024.0, help="similarity chunk budget")
     parser.add_argument("--naive_limit_mb", type=float, default=8192.0,
                         help="run the naive path where its estimated memory is below this")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     sizes, heads = args.sizes.split(","), args.heads.split(",")

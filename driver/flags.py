@@ -4,17 +4,19 @@ checkpoint must be evaluated with."""
 import argparse
 import math
 import os
-from typing import Dict, List
-
 import torch
 
+from dataloaders.msrvtt import MSRVTT_SPLITS
 from dataloaders.registry import DATATYPES
+from dataloaders.retrieval_datasets import CAPTIONS_PER_VIDEO
+from dataloaders.video_source import ON_MISSING
+from driver.process_group import DEVICES
 from modules.clip_backbone import resolve_activation
-from modules.clip_checkpoint import ACTIVATIONS
-from modules.clip_download import default_cache_dir, weights_record
+from modules.clip_weights.files import ACTIVATIONS
+from modules.clip_weights.download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
-from modules.retrieval_heads import HEAD_NAMES
+from modules.retrieval_heads import DEFAULT_MEMORY_MB, DLLFA_LEVELS, HEAD_NAMES
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -28,14 +30,14 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     task.add_argument("--seed", type=int, default=42)
     task.add_argument("--resume", action="store_true", help="continue from output_dir/checkpoint_last.pt")
     task.add_argument("--init_model", help="model weights to start from or evaluate (a checkpoint of this repository)")
-    task.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    task.add_argument("--device", choices=DEVICES, default="auto")
 
     data = parser.add_argument_group("data")
     data.add_argument("--datatype", choices=DATATYPES, default="msrvtt")
     data.add_argument("--data_path", required=True, help="folder with the dataset's annotation files, as distributed")
     data.add_argument("--features_path", required=True,
                       help="frames folder written by preprocess/extract_frames.py, or a folder of videos")
-    data.add_argument("--msrvtt_split", choices=["9k", "7k", "full"], default="9k",
+    data.add_argument("--msrvtt_split", choices=MSRVTT_SPLITS, default="9k",
                       help="9k/7k: train csv + 1k-A test; full: official train/validate/test (multi-caption)")
     data.add_argument("--max_words", type=int, default=32)
     data.add_argument("--max_frames", type=int, default=12)
@@ -46,13 +48,13 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     data.add_argument("--eval_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
     data.add_argument("--train_random_offset", action="store_true",
                       help="training: a random frame inside each uniform segment instead of its first frame")
-    data.add_argument("--train_captions", choices=["all", "one"], default="all",
+    data.add_argument("--train_captions", choices=CAPTIONS_PER_VIDEO, default="all",
                       help="all: every caption-video pair per epoch; one: one random caption per video")
     data.add_argument("--twin_batches", action="store_true",
                       help="keep each video and its twins (data_path/order_contrast_pairs.csv and "
                            "event_swap_pairs.csv, the synthetic dataset) in one training batch; "
                            "needs --train_captions one")
-    data.add_argument("--on_missing", choices=["skip", "error"], default="skip",
+    data.add_argument("--on_missing", choices=ON_MISSING, default="skip",
                       help="videos without frames: skip (count reported) or stop")
     data.add_argument("--num_thread_reader", type=int, default=4, help="DataLoader workers per process")
 
@@ -65,7 +67,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     model.add_argument("--sim_header", choices=HEAD_NAMES, default="dllfa")
     model.add_argument("--cross_num_hidden_layers", type=int, default=4, help="temporal encoder layers")
     model.add_argument("--attention_dim", type=int, default=64, help="key width of the text-to-frame attention")
-    model.add_argument("--dllfa_levels", choices=["both", "frame", "token"], default="both")
+    model.add_argument("--dllfa_levels", choices=DLLFA_LEVELS, default="both")
     model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
@@ -98,7 +100,10 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                        help="split each global batch into this many contrastive micro-batches")
     optim.add_argument("--freeze_layer_num", type=int, default=-1,
                        help="-1: train all of CLIP; N: freeze its embeddings and blocks 0..N-1")
-    optim.add_argument("--n_display", type=int, default=50, help="TensorBoard logging interval in steps")
+    optim.add_argument("--n_display", type=int, default=50,
+                       help="every N steps the losses are read from the device (one transfer, not one per step): "
+                            "logged per step, checked (a NaN or inf loss stops the run within N steps), and "
+                            "written to TensorBoard")
 
     recipe = parser.add_argument_group("optimizer recipe (README: Recipe card)")
     recipe.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw",
@@ -115,7 +120,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                              "attention levels) keep the true gradient, as in CLIP4Clip")
 
     evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--sim_memory_mb", type=float, default=2048,
+    evaluation.add_argument("--sim_memory_mb", type=float, default=DEFAULT_MEMORY_MB,
                             help="memory budget of the pairwise scoring temporaries")
     evaluation.add_argument("--dual_softmax", action="store_true", help="also report dual-softmax metrics (separately)")
     evaluation.add_argument("--save_sim", action="store_true", help="write sim_matrix.npy and caption_video_index.npy")
@@ -190,43 +195,3 @@ def check_args(parser, args) -> None:
     if args.batch_size % per_step:
         parser.error(f"--batch_size {args.batch_size} must divide into {world_size} processes x "
                      f"{args.gradient_accumulation_steps} accumulation steps")
-
-
-# Flags that change what a model computes without changing its parameter shapes: a checkpoint
-# evaluated with other values would load and give other numbers.
-MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
-               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
-# The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
-MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu",  # every CLIP used QuickGELU then
-                                       "optimizer": "adamw"}
-
-
-def differing_model_flags(args, checkpoint: Dict) -> List[str]:
-    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
-    records with another value (none for a plain state dict, which has no config)."""
-    def canonical(flag, value):
-        if flag == "pretrained_clip_name":
-            return str(value).replace("/", "-")
-        if flag == "dllfa_fusion" and value != "learned":
-            return float(value)
-        if flag == "optimizer":
-            return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike
-        return value
-
-    config = checkpoint.get("config") or {}
-    if config:
-        config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
-    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
-            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
-
-
-# Flags that may differ between a run and its `--resume`: where the run and its data are (the
-# data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
-# Every other flag that the checkpoint's config records must match, so that a resumed run
-# follows the plan it was started with and its config.json says what it does. The CLIP weights'
-# location may move too (`clip_checkpoint`, `cache_dir`): a resume loads every weight from the
-# checkpoint, and the activation they were trained with (`clip_activation`) must still match.
-RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
-                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
-                   "clip_checkpoint", "cache_dir", "tf32")

@@ -7,7 +7,7 @@ video (CLIP, the temporal encoder) runs before the gather, on each rank's own ba
 CLIP4Clip; the head's pooling, which pairs texts with videos, after it.
 
 `reference_gpus` R sets the gradient scale of what runs before the gather: the global-batch
-loss's gradient / R (`modules/distributed.py`, gather_with_grad). R = 1 is the true gradient;
+loss's gradient / R (`modules/collectives.py`, gather_with_grad). R = 1 is the true gradient;
 CLIP4Clip's recipe passes the GPU count of the published run it reproduces, since CLIP4Clip's
 gather trains with the gradient / its number of GPUs.
 """
@@ -18,10 +18,11 @@ import torch
 from torch import nn
 
 from modules.clip_backbone import ClipBackbone
-from modules.contrastive_loss import symmetric_infonce
-from modules.distributed import gather_fixed, gather_with_grad
+from modules.collectives import gather_fixed, gather_with_grad
+from modules.contrastive_loss import MAX_SCALE, symmetric_infonce
+from modules.retrieval_heads import DEFAULT_MEMORY_MB
 
-MAX_LOGIT_SCALE = math.log(100.0)
+MAX_LOGIT_SCALE = math.log(MAX_SCALE)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class TextFeatures:
 
 
 class RetrievalModel(nn.Module):
-    def __init__(self, backbone: ClipBackbone, head: nn.Module, sim_memory_mb: float = 2048,
+    def __init__(self, backbone: ClipBackbone, head: nn.Module, sim_memory_mb: float = DEFAULT_MEMORY_MB,
                  reference_gpus: int = 1):
         super().__init__()
         self.backbone = backbone

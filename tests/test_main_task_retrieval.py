@@ -11,8 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import main_task_retrieval
 from modules import retrieval_model
-from modules.checkpointing import load_checkpoint
-from tests.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
+from driver.checkpoints import load_checkpoint
+from tests.support.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
                                step_losses, synthetic, trained_run)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,9 +80,9 @@ def test_eval_only_reproduces_the_final_metrics(synthetic, straight_run):
 GRADIENT_STEP = ("--epochs", "1", "--batch_size", "22", "--warmup_proportion", "0", "--max_grad_norm", "0")
 
 
-def torchrun(synthetic, processes, script, output, dump_dir, *extra):
+def torchrun(synthetic, processes, module, output, dump_dir, *extra):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-               os.path.join(REPO, script), *driver_args(synthetic, output, *GRADIENT_STEP, *extra)]
+               "-m", module, *driver_args(synthetic, output, *GRADIENT_STEP, *extra)]
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIENT_DUMP_DIR": str(dump_dir)}
     result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -91,7 +91,7 @@ def torchrun(synthetic, processes, script, output, dump_dir, *extra):
 def first_gradients(synthetic, processes, name, dump_dir, *extra):
     """{parameter name: gradient} of each rank at the first optimizer step of a torchrun."""
     output = synthetic["root"] / name
-    torchrun(synthetic, processes, os.path.join("tests", "gradient_dump_driver.py"), output, dump_dir, *extra)
+    torchrun(synthetic, processes, "tests.support.gradient_dump_driver", output, dump_dir, *extra)
     dumps = [torch.load(dump_dir / f"rank{rank}.pt", weights_only=True) for rank in range(processes)]
     return output, [dict(zip(dump["names"], dump["grads"])) for dump in dumps]
 
@@ -114,7 +114,7 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
     assert_same_parameters(model_state(outputs[1]), model_state(outputs[2]), atol=1e-5)
     assert json.loads((outputs[2] / "config.json").read_text())["world_size"] == 2
     metrics = (outputs[1] / "metrics.json").read_text()  # the finished 1-process run resumed by 2: the same plan
-    torchrun(synthetic, 2, "main_task_retrieval.py", outputs[1], tmp_path / "resume", "--resume")
+    torchrun(synthetic, 2, "main_task_retrieval", outputs[1], tmp_path / "resume", "--resume")
     assert "resuming with 2 processes, started with 1" in (outputs[1] / "log.txt").read_text()
     assert json.loads((outputs[1] / "metrics.json").read_text()) == json.loads(metrics)
 

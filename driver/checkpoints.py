@@ -12,7 +12,9 @@ epoch as the best while `checkpoint_best.pt` still holds an older epoch (or none
 which holds that very model. No kill
 point loses the best model or leaves another epoch's model under its name.
 
-`--init_model` accepts a training checkpoint or a plain model state dict.
+`--init_model` accepts a training checkpoint or a plain model state dict. The flags a checkpoint
+must be evaluated with (`MODEL_FLAGS`) and those a `--resume` may change (`RESUMABLE_FLAGS`)
+are the rules for reusing a checkpoint, so they live here as well.
 """
 import os
 import random
@@ -23,12 +25,14 @@ import torch
 from torch import nn
 
 from modules.atomic_file import atomic_path
-from modules.clip_checkpoint import match_state_dict
+from modules.clip_weights.files import match_state_dict
 from modules.errors import InputError
-from modules.frame_attention_pooling import check_attention_keys
 
 LAST = "checkpoint_last.pt"
 BEST = "checkpoint_best.pt"
+# The layout of the checkpoints this code writes (the keys of `training_state` and `best_checkpoint`);
+# a checkpoint of another format is refused by `load_checkpoint`.
+FORMAT_KEY, CHECKPOINT_FORMAT = "checkpoint_format", 1
 
 
 def rng_state() -> Dict[str, object]:
@@ -56,19 +60,27 @@ def set_rng_state(state: Dict[str, object]) -> None:
 
 
 def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
-    """torch.save to a temporary file, then rename: a crash leaves the previous file intact."""
+    """torch.save to a temporary file, then rename: a crash leaves the previous file intact. The
+    payload is stamped with `CHECKPOINT_FORMAT`."""
     with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
+        torch.save({**payload, FORMAT_KEY: CHECKPOINT_FORMAT}, temporary)
 
 
 def load_checkpoint(path: str) -> Dict[str, object]:
+    """A checkpoint written by `save_checkpoint` in `CHECKPOINT_FORMAT`, or a plain state dict
+    (every value a tensor: model weights from elsewhere, for `--init_model`)."""
     if not os.path.isfile(path):
         raise InputError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise InputError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    plain_weights = isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values())
+    if not plain_weights and (not isinstance(checkpoint, dict) or checkpoint.get(FORMAT_KEY) != CHECKPOINT_FORMAT):
+        found = checkpoint.get(FORMAT_KEY, "none") if isinstance(checkpoint, dict) else "none"
+        raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}")
+    return checkpoint
 
 
 def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, step: int, steps_per_epoch: int,
@@ -103,10 +115,6 @@ def best_checkpoint(weights: Dict[str, torch.Tensor], config: Dict[str, object],
 def best_is_stale(last: Dict[str, object], last_path: str, best_path: str) -> bool:
     """Whether `best_path` must be rewritten from the last checkpoint (`write_best_from_last`) to
     hold the epoch that it records as the best: true after a kill between the two writes."""
-    missing = [key for key in ("best", "steps_per_epoch") if key not in last]
-    if missing:
-        raise InputError(f"{last_path}: has no {' or '.join(missing)} (written by an older version of this code); "
-                         f"start a new run from its weights with --init_model {last_path}")
     best = last["best"]
     found = load_checkpoint(best_path)["epoch"] if os.path.isfile(best_path) else None
     if found != best["epoch"] and best["epoch"] != last["epoch"]:  # not what a kill between the writes leaves
@@ -131,8 +139,41 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
     """Load `--init_model` into `model` (exact architecture match, keys named otherwise);
     return the whole checkpoint (its config and metrics, when it has them)."""
     checkpoint = load_checkpoint(path)
-    weights = model_weights(checkpoint, path)
-    check_attention_keys(model, weights, path)  # before the generic key check: say why the keys differ
-    weights = match_state_dict(model, weights, path)
+    weights = match_state_dict(model, model_weights(checkpoint, path), path)
     model.load_state_dict(weights, strict=True)
     return checkpoint
+
+
+# Flags that change what a model computes without changing its parameter shapes: a checkpoint
+# evaluated with other values would load and give other numbers.
+MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
+               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
+               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
+
+
+def differing_model_flags(args, checkpoint: Dict) -> List[str]:
+    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
+    records with another value (none for a plain state dict, which has no config)."""
+    def canonical(flag, value):
+        if flag == "pretrained_clip_name":
+            return str(value).replace("/", "-")
+        if flag == "dllfa_fusion" and value != "learned":
+            return float(value)
+        if flag == "optimizer":
+            return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike
+        return value
+
+    config = checkpoint.get("config") or {}
+    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
+            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
+
+
+# Flags that may differ between a run and its `--resume`: where the run and its data are (the
+# data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
+# Every other flag that the checkpoint's config records must match, so that a resumed run
+# follows the plan it was started with and its config.json says what it does. The CLIP weights'
+# location may move too (`clip_checkpoint`, `cache_dir`): a resume loads every weight from the
+# checkpoint, and the activation they were trained with (`clip_activation`) must still match.
+RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
+                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
+                   "clip_checkpoint", "cache_dir", "tf32")

@@ -1,60 +1,22 @@
-"""torchrun / plain-process setup and the collectives training and evaluation need.
+"""The collectives the loss and the evaluation need, all the identity in one process (world
+size 1, no process group):
 
-The same script runs as one plain process (world size 1, no process group) or under
-`torchrun` (env:// rendezvous; NCCL on GPU, gloo on CPU).
-
-Gathers: `gather_with_grad` (training features, differentiable, the same [B_local, ...] on every
-rank), `gather_fixed` (training masks: the same shape on every rank, so no lengths are
-exchanged and nothing waits on the host), `gather_uneven` (evaluation shards of any length,
-empty included; it reads every rank's length on the host). `failing_together` lets every rank
-learn of a failure on another one instead of waiting for it in the next collective.
+- `gather_with_grad`: training features (the same [B_local, ...] on every rank), differentiable,
+  with the gradient scale of `--reference_gpus` (1: the true gradient);
+- `gather_fixed`: tensors of the same shape on every rank (training masks): no length exchange,
+  nothing read on the host;
+- `gather_uneven`: per-rank tensors of different lengths, empty included (evaluation shards);
+  it reads every rank's length on the host;
+- `failing_together`: a phase of local work after which every rank learns whether another one
+  failed, instead of waiting for it in the next collective.
 """
-import os
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Iterator, Optional
 
 import torch
 import torch.distributed as dist
 
 from modules.errors import InputError
-
-
-@dataclass
-class DistributedContext:
-    rank: int
-    world_size: int
-    local_rank: int
-    device: torch.device
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def visible_device_index(local_rank: int, device_count: int) -> int:
-    """The CUDA device of a process among those it sees: its local rank when it sees every GPU
-    of the node, 0 when a scheduler shows each process only its own GPU."""
-    return local_rank % device_count
-
-
-def init_distributed(device: str = "auto") -> DistributedContext:
-    """Join the torchrun job if launched by torchrun, else run as a single process."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    if use_cuda:
-        target = torch.device("cuda", visible_device_index(local_rank, torch.cuda.device_count()))
-        torch.cuda.set_device(target)
-    else:
-        target = torch.device("cpu")
-    if world_size > 1 and not dist.is_initialized():
-        # device_id: NCCL's communicator is made for this GPU at once, and barrier() knows its device
-        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(minutes=30),
-                                device_id=target if use_cuda else None)
-    return DistributedContext(rank, world_size, local_rank, target)
 
 
 def is_distributed() -> bool:
@@ -71,12 +33,13 @@ def _all_gather(tensor: torch.Tensor) -> torch.Tensor:
 class _GatherWithGrad(torch.autograd.Function):
     """all_gather whose backward keeps this rank's slice of its own gradient, times `scale`.
 
-    Every rank computes the same loss L from the gathered features (up to rounding), so the slice
-    is dL/dx_local and the backward needs no collective; DDP then averages the parameter gradients over the W ranks. With scale = W / R the
-    parameters before the gather get (1/W) sum_r (W/R) dL/dx_r dx_r/dtheta = dL/dtheta / R: the
-    true gradient for R = 1, and CLIP4Clip's for R GPUs (its AllGather returns the plain slice,
-    scale 1, with R = W). Parameters after the gather (the logit scale, attention levels) see the
-    whole loss on every rank and keep the true gradient, as in CLIP4Clip."""
+    Every rank computes the same loss L from the gathered features (up to rounding), so the
+    slice is dL/dx_local and the backward needs no collective; DDP then averages the parameter
+    gradients over the W ranks. With scale = W / R the parameters before the gather get
+    (1/W) sum_r (W/R) dL/dx_r dx_r/dtheta = dL/dtheta / R: the true gradient for R = 1, and
+    CLIP4Clip's for R GPUs (its AllGather returns the plain slice, scale 1, with R = W).
+    Parameters after the gather (the logit scale, attention levels) see the whole loss on
+    every rank and keep the true gradient, as in CLIP4Clip."""
 
     @staticmethod
     def forward(ctx, tensor, scale):
@@ -133,13 +96,6 @@ def gather_uneven(tensor: torch.Tensor) -> torch.Tensor:
     padded[:tensor.shape[0]] = tensor
     parts = _all_gather(padded).split(max(lengths))
     return torch.cat([part[:n] for part, n in zip(parts, lengths)])
-
-
-def shard_range(total: int, rank: int, world_size: int) -> range:
-    """The contiguous share of `total` items that `rank` handles in evaluation (empty when there
-    are more ranks than items left)."""
-    per_rank = -(-total // world_size)
-    return range(min(total, rank * per_rank), min(total, (rank + 1) * per_rank))
 
 
 class PeerFailed(RuntimeError):

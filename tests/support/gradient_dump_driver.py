@@ -1,7 +1,7 @@
 """main_task_retrieval.py with the gradients of its first optimizer step saved, for the
-1-process-equals-2-processes test: `torchrun ... tests/gradient_dump_driver.py FLAGS` writes
-$GRADIENT_DUMP_DIR/rank<RANK>.pt, {"names": parameter names, "grads": their gradients} as the
-optimizer is about to use them (after DDP's averaging and the clipping, in parameter-group
+1-process-equals-2-processes tests: `torchrun ... -m tests.support.gradient_dump_driver FLAGS`
+writes $GRADIENT_DUMP_DIR/rank<RANK>.pt, {"names": parameter names, "grads": their gradients} as
+the optimizer is about to use them (after DDP's averaging and the clipping, in parameter-group
 order). The hooks are test-side: product code has none."""
 import os
 import sys
@@ -9,11 +9,11 @@ import sys
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import main_task_retrieval  # noqa: E402
-from driver import train as driver_train  # noqa: E402
+import main_task_retrieval
+from driver import trainer
 
 NAMES = []
+BUILD_OPTIMIZER = trainer.build_optimizer
 
 
 def build_optimizer_keeping_names(*args, **kwargs):
@@ -30,10 +30,8 @@ def save_first_gradients(optimizer, args, kwargs):
         torch.save({"names": NAMES, "grads": grads}, path)
 
 
-BUILD_OPTIMIZER = driver_train.build_optimizer
-
 if __name__ == "__main__":
     os.makedirs(os.environ["GRADIENT_DUMP_DIR"], exist_ok=True)
-    driver_train.build_optimizer = build_optimizer_keeping_names
+    trainer.build_optimizer = build_optimizer_keeping_names
     register_optimizer_step_pre_hook(save_first_gradients)
     sys.exit(main_task_retrieval.main())
