@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from bench import optimizer_step
+from bench import optimizer_step, optimizer_time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -82,6 +82,8 @@ def markdown(results: dict) -> str:
               f"{train['frames']} | {train['precision']} | {train['workers']} | {train['clips_per_s']:.1f} | "
               f"{train['step_seconds']:.3f} | {100 * train['data_wait_share']:.1f}% | "
               f"{train['flops_per_clip'] / 1e9:.2f} | {train['mfu'] if train['mfu'] is not None else 'n/a (CPU)'} |"]
+    if "optimizer_time" in results:  # a results.json of a run without it has none
+        lines += ["", optimizer_time.markdown(results["optimizer_time"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -94,6 +96,7 @@ def benchmarks(quick: bool) -> dict:
         "train_step": ("bench.train_step", ["--model", "tiny", "--batch_size", "32", "--frames", "12",
                                             "--steps", "10" if quick else "30", "--workers", "1"]),
         "optimizer_step": ("bench.optimizer_step", ["--steps", "20"] if quick else []),
+        "optimizer_time": ("bench.optimizer_time", ["--steps", "5"] if quick else []),
     }
 
 
