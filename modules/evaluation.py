@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from dataloaders.loader_workers import clip_loader
 from dataloaders.retrieval_datasets import collate_batch
 from modules.contrastive_loss import dual_softmax
 from modules.distributed import DistributedContext, gather_uneven, shard_range
@@ -45,8 +46,8 @@ def similarity_matrix(model: RetrievalModel, split, video_dataset, tokenizer: Ca
     show = ctx.is_main
     captions = [split.captions[i] for i in shard_range(len(split.captions), ctx.rank, ctx.world_size)]
     videos = Subset(video_dataset, list(shard_range(len(video_dataset), ctx.rank, ctx.world_size)))
-    loader = DataLoader(videos, batch_size=batch_size, num_workers=num_workers,
-                        collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
+    loader = clip_loader(videos, video_dataset.spec, batch_size, num_workers,
+                         collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
     frames, video_mask = encode_videos(model, loader, ctx.device, show)
     frames, video_mask = gather_uneven(frames), gather_uneven(video_mask)
     if captions:
