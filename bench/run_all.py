@@ -52,7 +52,8 @@ def markdown(results: dict) -> str:
              f"{machine['date']}.", ""]
     evals = results["eval_similarity"]
     lines += ["**Evaluation scoring** (`bench/eval_similarity.py`): the pairwise part only, on cached text and "
-              "video sides, D=512, T=12, L=32; floor = one `[Nt*L, D] x [D, Nv*T]` product in the same run.", "",
+              "video sides, D=512, T=12, L=32; floor = one `[R, D] x [D, Nv*T]` product over the R real word rows "
+              "(every word is real here: R = Nt*L) in the same run.", "",
               "| head | texts x videos | path | seconds | x floor | peak MB | sides s |", "|---|---|---|---:|---:|---:|---:|"]
     for case in evals["cases"]:
         lines.append(f"| {case['head']} | {case['n_texts']} x {case['n_videos']} | {case['path']} | "
