@@ -43,18 +43,24 @@ def _mib(size: float) -> str:
     return f"{size / 2 ** 20:,.0f} MiB"
 
 
+def workers_that_fit(processes: int, prefetch_factor: int, batch_bytes: int,
+                     directory: str = SHARED_MEMORY) -> Optional[int]:
+    """How many workers per process the free space of `directory` holds (None: no such folder)."""
+    if not os.path.isdir(directory):
+        return None
+    return shutil.disk_usage(directory).free // (processes * prefetch_factor * batch_bytes)
+
+
 def check_shared_memory(workers: int, prefetch_factor: int, batch_bytes: int, processes: Optional[int] = None,
                         directory: str = SHARED_MEMORY) -> None:
     """Raise InputError when `directory` has less free space than `processes` (default: torchrun's
     LOCAL_WORLD_SIZE, else 1) x `workers` x `prefetch_factor` batches of `batch_bytes`."""
-    if workers == 0 or not os.path.isdir(directory):
-        return
     processes = processes or int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    fitting = workers_that_fit(processes, prefetch_factor, batch_bytes, directory)
+    if workers == 0 or fitting is None or fitting >= workers:
+        return
     need = processes * workers * prefetch_factor * batch_bytes
     free = shutil.disk_usage(directory).free
-    if free >= need:
-        return
-    fitting = free // (processes * prefetch_factor * batch_bytes)
     fewer = f"--num_thread_reader {fitting}" if fitting else "--num_thread_reader 0 (no workers) or a smaller batch"
     raise InputError(
         f"{directory} has {_mib(free)} free, the data loader workers need about {_mib(need)} ({processes} processes "
