@@ -10,7 +10,7 @@ import json
 
 from bench.train_step import add_options, measure
 from modules.atomic_file import atomic_path
-from modules.distributed import init_distributed
+from driver.process_group import init_distributed
 
 
 def write_json(path: str, value) -> None:
