@@ -5,8 +5,8 @@
     torchrun --nproc_per_node 2 -m bench.train_step --optimizer clip4clip ...                  # DDP
 
 It runs the real training path: the driver's model (`--optimizer` picks the recipe; clip4clip
-stores CLIP in fp16 and trains with BertAdam, as the launchers do), DataLoader and
-train_one_epoch (grad clipping, NaN check), wrapped in DDP under torchrun, on a synthetic dataset
+stores CLIP in fp16 and trains with BertAdam, as the launchers do) and `Trainer.train_epoch`
+(its loader, DDP under torchrun, grad clipping, the NaN check every --n_display steps), on a synthetic dataset
 generated and frame-extracted at the model's resolution (frames on disk as JPEG, decoded by the
 loader's workers; the clips are read again once they run out). Over the measured steps (after
 `--warmup` steps) it reports clips per second (all processes), and each step's time split into
@@ -27,7 +27,6 @@ model FLOPs per clip and MFU:
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 
@@ -35,15 +34,16 @@ import torch
 import torch.distributed as dist
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.machine import cpu_name
 from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_source import open_video_source
-from driver.flags import get_args
+from driver.flags import PRECISIONS, get_args
 from driver.model_setup import build_model
-from driver.process_group import DistributedContext, init_distributed
-from driver.trainer import TrainState, build_train_loader, train_one_epoch
+from driver.process_group import DEVICES, DistributedContext, init_distributed
+from driver.trainer import Trainer
 from modules.clip_backbone import clip_architecture_config
 from modules.collectives import is_distributed
-from modules.optimization import OPTIMIZERS, build_optimizer
+from modules.optimization import OPTIMIZERS
 from modules.tokenizer import CaptionTokenizer
 from preprocess.extract_frames import extract_frames
 from preprocess.make_synthetic_dataset import make_synthetic_dataset
@@ -153,25 +153,17 @@ def measure(options, ctx: DistributedContext, annotations: str, frames_dir: str)
         "--lr", "1e-4", "--coef_lr", "1e-3", *recipe])
     torch.manual_seed(0)
     model = build_model(args, ctx.device)
-    ddp_model = model
-    if is_distributed():
-        ddp_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
     source = open_video_source(args.features_path)
-    split = source.restrict(load_retrieval_splits("msrvtt", args.data_path)["train"])
-    _, sampler, loader = build_train_loader(args, split, source, CaptionTokenizer(args.max_words),
-                                            model.backbone.image_size, ctx)
-    total_steps = options.warmup + options.steps
-    optimizer, scheduler, _ = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay, total_steps, 0.1,
-                                              recipe=args.optimizer, max_grad_norm=args.max_grad_norm)
+    splits = {name: source.restrict(split) for name, split in load_retrieval_splits("msrvtt", args.data_path).items()}
+    os.makedirs(args.output_dir, exist_ok=True)  # the per-step log
+    trainer = Trainer(args, model, splits, source, CaptionTokenizer(args.max_words), ctx, config={})
     times = StepTimes(ctx.device)
-    optimizer.step = times.timed_step(optimizer.step)
-    scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")
-    batches = TimedBatches(loader, options.warmup, options.steps, times)
+    trainer.optimizer.step = times.timed_step(trainer.optimizer.step)
+    loader = trainer.loader
+    trainer.loader = batches = TimedBatches(loader, options.warmup, options.steps, times)
     if ctx.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(ctx.device)
-    train_one_epoch(model, ddp_model, batches, optimizer, scheduler, scaler, TrainState(), ctx, 1,
-                    args.max_grad_norm, log_every=10 ** 9, step_log=None, writer=None, last_checkpoint="(none)")
+    trainer.train_epoch()
     synchronize(ctx.device)
     elapsed = time.perf_counter() - batches.started
     peak_memory = torch.cuda.max_memory_allocated(ctx.device) if ctx.device.type == "cuda" else None
@@ -183,7 +175,7 @@ def measure(options, ctx: DistributedContext, annotations: str, frames_dir: str)
     step = elapsed / options.steps
     return {
         "model": options.model, "head": options.head, "optimizer": options.optimizer,
-        "device": card or platform.processor() or "cpu", "processes": ctx.world_size,
+        "device": card or cpu_name(), "processes": ctx.world_size,
         "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__),
         "precision": options.precision, "product_dtype": product_dtype, "batch_size": options.batch_size,
         "frames": options.frames, "image_size": model.backbone.image_size, "workers": options.workers,
@@ -220,14 +212,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=20, help="measured steps")
     parser.add_argument("--warmup", type=int, default=3, help="steps run before measuring")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers per process")
-    parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(parser)
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw", help="the recipe (main_task_retrieval's flag)")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32")
     parser.add_argument("--workdir", help="keep the generated data here (default: a new temporary folder)")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
