@@ -9,7 +9,7 @@
     python main_task_retrieval.py --do_eval --init_model runs/x/checkpoint_best.pt ...
 
 Flag names follow CLIP4Clip where the meaning is the same; defaults are the literature's
-recipe (DESIGN.md section 5). The full config is written to `output_dir/config.json`.
+recipe (docs/training.md). The full config is written to `output_dir/config.json`.
 The pieces live in `driver/`.
 """
 import logging

@@ -1,5 +1,5 @@
 """Command-line flags of `main_task_retrieval.py`: CLIP4Clip's names where the meaning is the
-same, the literature's recipe as defaults (DESIGN.md section 5), and the model flags that a
+same, the literature's recipe as defaults (docs/training.md), and the model flags that a
 checkpoint must be evaluated with."""
 import argparse
 import math
@@ -69,7 +69,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
-                            "for backbones whose frames of one video are nearly the same vector (README)")
+                            "for backbones whose frames of one video are nearly the same vector (docs/demo.md)")
     model.add_argument("--dllfa_fusion", default="0.5", help="weight of the frame level (0-1), or 'learned'")
     # CLIP weights: the activation they were trained with, where tags are downloaded to
     model.add_argument("--clip_activation", choices=ACTIVATIONS,
@@ -97,7 +97,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                        help="-1: train all of CLIP; N: freeze its embeddings and blocks 0..N-1")
     optim.add_argument("--n_display", type=int, default=50, help="TensorBoard logging interval in steps")
 
-    recipe = parser.add_argument_group("optimizer recipe (README: Recipe card)")
+    recipe = parser.add_argument_group("optimizer recipe (docs/recipe.md)")
     recipe.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw",
                         help="adamw: AdamW on fp32 weights (betas 0.9/0.98, no decay on biases, norms, embeddings); "
                              "clip4clip: CLIP4Clip's: CLIP's weights stored, run and updated in fp16 by BertAdam "

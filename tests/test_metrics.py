@@ -7,7 +7,7 @@ import pytest
 from modules.errors import InputError
 from modules.metrics import main, order_contrast_accuracy, retrieval_metrics
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "msrvtt_1ka_sim_b32.npy")
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "msrvtt_1ka_sim_b32.npy")
 
 
 def test_published_msrvtt_matrix_gives_the_fixture_values(capsys):
