@@ -8,8 +8,9 @@
     # eval-only
     python main_task_retrieval.py --do_eval --init_model runs/x/checkpoint_best.pt ...
 
-Flag names follow CLIP4Clip where the meaning is the same; defaults are the literature's
-recipe (docs/training.md). The full config is written to `output_dir/config.json`.
+Flag names follow CLIP4Clip where the meaning is the same; defaults are the demo's fp32 AdamW
+recipe (docs/training.md); the launchers pass the recipe card's (docs/recipe.md).
+The full config is written to `output_dir/config.json`.
 The pieces live in `driver/`.
 """
 import logging

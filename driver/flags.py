@@ -1,5 +1,5 @@
 """Command-line flags of `main_task_retrieval.py`: CLIP4Clip's names where the meaning is the
-same, the literature's recipe as defaults (docs/training.md), and the model flags that a
+same, the demo's recipe as defaults (docs/training.md; launchers: docs/recipe.md), and the model flags that a
 checkpoint must be evaluated with."""
 import argparse
 import math
