@@ -26,12 +26,12 @@ from driver.evaluate import evaluate_only
 from driver.flags import get_args
 from driver.model_setup import build_model, seed_everything
 from driver.output_dir import open_output_dir
+from driver.process_group import init_distributed
 from driver.run_files import write_config
-from driver.train import train
-from modules.distributed import init_distributed, is_distributed
+from driver.trainer import TrainingDiverged, train
+from modules.collectives import is_distributed
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-from modules.training_loop import TrainingDiverged
 
 LOG = logging.getLogger("dllfa")
 
@@ -41,7 +41,7 @@ def run(args) -> None:
     resume_from = open_output_dir(args, ctx)  # refuses to overwrite a run; checks a resume's flags
     config = {**vars(args), "world_size": ctx.world_size, "device": str(ctx.device), "torch": str(torch.__version__),
               "python": platform.python_version(), "command": " ".join(sys.argv)}
-    if ctx.is_main and resume_from is None:  # a resume writes it once its data is checked too (driver/train.py)
+    if ctx.is_main and resume_from is None:  # a resume writes it once its data is checked too (driver/trainer.py)
         write_config(args.output_dir, config)
     seed_everything(args.seed + ctx.rank)
     splits = load_retrieval_splits(args.datatype, args.data_path, msrvtt_split=args.msrvtt_split)

@@ -10,7 +10,7 @@ once; their time is reported apart as sides_seconds) and measures its peak memor
   frames) in the same run, in row chunks only where its output does not fit --memory_mb;
   floor_blocked_seconds: the same product in blocks of FLOOR_BLOCK rows (on a CPU the
   fastest way to run it: each output block stays in cache), the stricter reference;
-- path "naive": tests/naive_heads.py, which materialises every text-conditioned video vector
+- path "naive": bench/naive_heads.py, which materialises every text-conditioned video vector
   ([Nt, Nv, D], and [Nt, L, Nv, D] at DLLFA's token level), where its estimated memory fits
   --naive_limit_mb. It starts from the temporally encoded frames, as the fast path starts
   from the cached sides.
@@ -20,7 +20,7 @@ minus the allocation before the call. On CPU: the process's resident high-water 
 i.e. ru_maxrss) is reset through /proc/self/clear_refs after the inputs and sides are built and
 free heap memory is handed back (malloc_trim); peak_mb is its growth during the call (Linux).
 
-    python bench/eval_similarity.py --sizes msrvtt --heads dllfa,meanP --json
+    python -m bench.eval_similarity --sizes msrvtt --heads dllfa,meanP --json
 """
 import argparse
 import ctypes
@@ -28,17 +28,14 @@ import json
 import os
 import platform
 import re
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
 
-import torch  # noqa: E402
-
-from modules.retrieval_heads import HEAD_NAMES, build_head  # noqa: E402
-from tests.naive_heads import naive_scores, ordered_frames  # noqa: E402
+from bench.naive_heads import naive_scores, ordered_frames
+from modules.retrieval_heads import HEAD_NAMES, build_head
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
 SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500), "small": (200, 200)}

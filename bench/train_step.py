@@ -25,12 +25,12 @@ from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_source import open_video_source
 from driver.flags import get_args
 from driver.model_setup import build_model
-from driver.train import build_train_loader
+from driver.trainer import build_train_loader
 from modules.clip_backbone import clip_architecture_config
-from modules.distributed import init_distributed
+from driver.process_group import init_distributed
 from modules.optimization import build_optimizer
 from modules.tokenizer import CaptionTokenizer
-from modules.training_loop import TrainState, train_one_epoch
+from driver.trainer import TrainState, train_one_epoch
 from preprocess.extract_frames import extract_frames
 from preprocess.make_synthetic_dataset import make_synthetic_dataset
 

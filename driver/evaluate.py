@@ -8,13 +8,12 @@ import numpy as np
 from dataloaders.retrieval_datasets import EvalVideoDataset
 from dataloaders.caption_kinds import read_caption_kinds
 from dataloaders.twin_pairs import read_all_twins
-from driver.flags import differing_model_flags
+from driver.checkpoints import differing_model_flags, load_model_weights
+from driver.evaluation_runner import similarity_matrix
+from driver.process_group import DistributedContext
 from driver.run_files import write_json
-from modules.checkpointing import load_model_weights
-from modules.distributed import DistributedContext
 from modules.errors import InputError
-from modules.evaluation import CONTRASTS, evaluation_report, similarity_matrix
-from modules.metrics import format_metrics
+from modules.metrics import CONTRASTS, evaluation_report, format_metrics
 from modules.retrieval_model import RetrievalModel
 
 LOG = logging.getLogger("dllfa")

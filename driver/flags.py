@@ -4,14 +4,12 @@ checkpoint must be evaluated with."""
 import argparse
 import math
 import os
-from typing import Dict, List
-
 import torch
 
 from dataloaders.registry import DATATYPES
 from modules.clip_backbone import resolve_activation
-from modules.clip_checkpoint import ACTIVATIONS
-from modules.clip_download import default_cache_dir, weights_record
+from modules.clip_weights.files import ACTIVATIONS
+from modules.clip_weights.download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
 from modules.retrieval_heads import HEAD_NAMES
@@ -182,42 +180,3 @@ def check_args(parser, args) -> None:
         parser.error(f"--batch_size {args.batch_size} must divide into {world_size} processes x "
                      f"{args.gradient_accumulation_steps} accumulation steps")
 
-
-# Flags that change what a model computes without changing its parameter shapes: a checkpoint
-# evaluated with other values would load and give other numbers.
-MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
-               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
-# The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
-MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu",  # every CLIP used QuickGELU then
-                                       "optimizer": "adamw"}
-
-
-def differing_model_flags(args, checkpoint: Dict) -> List[str]:
-    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
-    records with another value (none for a plain state dict, which has no config)."""
-    def canonical(flag, value):
-        if flag == "pretrained_clip_name":
-            return str(value).replace("/", "-")
-        if flag == "dllfa_fusion" and value != "learned":
-            return float(value)
-        if flag == "optimizer":
-            return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike
-        return value
-
-    config = checkpoint.get("config") or {}
-    if config:
-        config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
-    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
-            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
-
-
-# Flags that may differ between a run and its `--resume`: where the run and its data are (the
-# data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
-# Every other flag that the checkpoint's config records must match, so that a resumed run
-# follows the plan it was started with and its config.json says what it does. The CLIP weights'
-# location may move too (`clip_checkpoint`, `cache_dir`): a resume loads every weight from the
-# checkpoint, and the activation they were trained with (`clip_activation`) must still match.
-RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
-                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
-                   "clip_checkpoint", "cache_dir")

@@ -12,9 +12,9 @@ import torch.distributed as dist
 
 from driver.flags import PRECISIONS
 from modules.clip_backbone import ClipBackbone
-from modules.clip_download import fetch_pretrained, pretrained_config
+from modules.clip_weights.download import fetch_pretrained, pretrained_config
 from modules.clip_fp16 import convert_clip_to_fp16
-from modules.distributed import is_distributed
+from modules.collectives import is_distributed
 from modules.optimization import freeze_clip_layers
 from modules.retrieval_heads import build_head
 from modules.retrieval_model import RetrievalModel

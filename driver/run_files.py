@@ -7,7 +7,7 @@ import sys
 from typing import Dict, List
 
 from modules.atomic_file import atomic_path
-from modules.checkpointing import BEST, LAST
+from driver.checkpoints import BEST, LAST
 
 # This repository's loggers: "dllfa" (the driver's progress) and the module loggers of its
 # packages (skipped videos, unreadable frames, partial extractions: dataloaders.video_source).

@@ -14,7 +14,7 @@ weight dtype, as CLIP4Clip does; the outputs are fp32 either way.
 
 Activation: the MLPs use the activation the weights were trained with (`resolve_activation`):
 QuickGELU for OpenAI's, GELU for most open_clip weights. It comes from what the weights record
-(`modules/clip_checkpoint.py`; for a pretrained tag, open_clip's registry), from an open_clip
+(`modules/clip_weights/files.py`; for a pretrained tag, open_clip's registry), from an open_clip
 `-quickgelu` architecture name, or from the caller; weights that record nothing need the caller
 to say. Without weights (random init: the project's tiny/small configs, tests, the demo) it is
 QuickGELU, the activation of the CLIP4Clip lineage.
@@ -29,7 +29,7 @@ import torch
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import nn
 
-from modules.clip_checkpoint import ACTIVATIONS, ActivationRecord, match_state_dict, read_clip_weights
+from modules.clip_weights.files import ACTIVATIONS, ActivationRecord, match_state_dict, read_clip_weights
 from modules.errors import InputError
 from modules.tokenizer import positions_through_eot
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from modules.clip_backbone import ClipBackbone
 from modules.contrastive_loss import symmetric_infonce
-from modules.distributed import gather_uneven, gather_with_grad
+from modules.collectives import gather_uneven, gather_with_grad
 
 MAX_LOGIT_SCALE = math.log(100.0)
 

@@ -26,5 +26,5 @@ start=$SECONDS
 "$PYTHON" -m bench.feature_level --output "$ABLATIONS_DIR/feature_level" $FEATURE_LEVEL_ARGS
 feature_seconds=$((SECONDS - start))
 
-"$PYTHON" scripts/ablations_report.py --runs "$ABLATIONS_DIR" --heads $ABLATION_HEADS \
+"$PYTHON" -m scripts.ablations_report --runs "$ABLATIONS_DIR" --heads $ABLATION_HEADS \
   --pixel_seconds "$pixel_seconds" --feature_seconds "$feature_seconds"

@@ -1,6 +1,6 @@
 """Collect the metrics.json of several runs into one markdown table.
 
-    python scripts/collect_metrics.py runs/*/metrics.json [--output table.md]
+    python -m scripts.collect_metrics runs/*/metrics.json [--output table.md]
 
 A row per file: the run folder, its head (from the run's config.json), dataset and split,
 text-to-video and video-to-text R@1/R@5/R@10/MdR/MnR, and order-contrast accuracy when the

@@ -52,11 +52,11 @@ require_env() {
 
 # launch ARGS...: torchrun over all nodes, with the model flags shared by every dataset. A tag in
 # CLIP_CHECKPOINT is fetched first, once per node and before torchrun, so that a download problem
-# (offline, say) is the one-line message and exit status 2 of `python -m modules.clip_download`.
+# (offline, say) is the one-line message and exit status 2 of `python -m preprocess.download_clip`.
 launch() {
   local cache=(${CACHE_DIR:+--cache_dir "$CACHE_DIR"})
   if [ -n "$CLIP_CHECKPOINT" ]; then
-    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m modules.clip_download "$CLIP_NAME" "$CLIP_CHECKPOINT" \
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m preprocess.download_clip "$CLIP_NAME" "$CLIP_CHECKPOINT" \
       "${cache[@]}" >/dev/null || exit $?
   fi
   set -x

@@ -1,11 +1,7 @@
 """Shared fixtures: tiny randomly initialised models, nothing downloaded."""
-import os
-import sys
-
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 

@@ -9,8 +9,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METRICS = {"R1", "R5", "R10", "MdR", "MnR", "order_contrast"}
-sys.path.insert(0, REPO)
-from scripts import demo_heads  # noqa: E402
+from scripts import demo_heads
 
 
 def git_status() -> str:

@@ -2,7 +2,8 @@
 anything is read or trained; the optimizer recipes refuse meaningless combinations."""
 import pytest
 
-from driver.flags import differing_model_flags, get_args
+from driver.checkpoints import differing_model_flags
+from driver.flags import get_args
 
 REQUIRED = ["--do_train", "--data_path", "ann", "--features_path", "frames", "--output_dir", "out"]
 

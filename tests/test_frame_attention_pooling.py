@@ -6,10 +6,10 @@ import torch
 import modules.frame_attention_pooling as fap
 from modules.frame_attention_pooling import (CPU_CHUNK_BYTES, TEMPORARIES, FrameAttentionPooling, chunk_budget_bytes,
                                              plan_chunks, pooled_similarity)
-from modules.checkpointing import load_model_weights
+from driver.checkpoints import load_model_weights
 from modules.errors import InputError
 from modules.retrieval_heads import build_head
-from tests.naive_heads import layer_norm, naive_level, unit
+from bench.naive_heads import layer_norm, naive_level, unit
 
 DIM, FRAMES, ROWS = 16, 5, 4
 

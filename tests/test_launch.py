@@ -1,5 +1,5 @@
 """scripts/launch.sh: a CLIP tag that cannot be downloaded stops a launcher before torchrun with
-the one line of modules/clip_download.py and exit status 2 (no torchrun failure report).
+the one line of `python -m preprocess.download_clip` and exit status 2 (no torchrun failure report).
 
 "Offline" without touching the network: every HTTPS request goes to a proxy on a closed loopback port."""
 import os

@@ -11,8 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import main_task_retrieval
 from modules import retrieval_model
-from modules.checkpointing import load_checkpoint
-from tests.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
+from driver.checkpoints import load_checkpoint
+from tests.support.driver_runs import (assert_same_parameters, driver_args, eval_args, model_state, read_jsonl,  # noqa: F401
                                step_losses, synthetic, trained_run)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,16 +84,16 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
     gather's backward halves the CLIP gradients) would not show in the parameters after it."""
     outputs, flags = {}, ("--epochs", "1", "--batch_size", "22", "--warmup_proportion", "0", "--max_grad_norm", "0")
 
-    def torchrun(processes, script, output, *extra):
+    def torchrun(processes, module, output, *extra):
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-                   os.path.join(REPO, script), *driver_args(synthetic, output, *flags, *extra)]
+                   "-m", module, *driver_args(synthetic, output, *flags, *extra)]
         environment = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIENT_DUMP_DIR": str(tmp_path / str(processes))}
         result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
 
     for processes in (1, 2):
         outputs[processes] = synthetic["root"] / f"ddp{processes}"
-        torchrun(processes, os.path.join("tests", "gradient_dump_driver.py"), outputs[processes])
+        torchrun(processes, "tests.support.gradient_dump_driver", outputs[processes])
     assert len(step_losses(outputs[1])) == 1
     assert step_losses(outputs[1]) == pytest.approx(step_losses(outputs[2]), abs=1e-5)
     one = torch.load(tmp_path / "1" / "rank0.pt", weights_only=True)
@@ -106,7 +106,7 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
     assert_same_parameters(model_state(outputs[1]), model_state(outputs[2]), atol=1e-5)
     assert json.loads((outputs[2] / "config.json").read_text())["world_size"] == 2
     metrics = (outputs[1] / "metrics.json").read_text()  # the finished 1-process run resumed by 2: the same plan
-    torchrun(2, "main_task_retrieval.py", outputs[1], "--resume")
+    torchrun(2, "main_task_retrieval", outputs[1], "--resume")
     assert "resuming with 2 processes, started with 1" in (outputs[1] / "log.txt").read_text()
     assert json.loads((outputs[1] / "metrics.json").read_text()) == json.loads(metrics)
 

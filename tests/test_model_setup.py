@@ -11,10 +11,10 @@ import torch
 
 import main_task_retrieval
 from driver import model_setup
-from modules.checkpointing import load_checkpoint
-from modules.clip_download import fetch_pretrained
-from tests.clip_files import tiny_clip
-from tests.clip_registry import WeightsServer, closed_port, openai_style_url, register_tiny_tags
+from driver.checkpoints import load_checkpoint
+from modules.clip_weights.download import fetch_pretrained
+from tests.support.clip_files import tiny_clip
+from tests.support.clip_registry import WeightsServer, closed_port, openai_style_url, register_tiny_tags
 from tests.test_main_task_retrieval import driver_args, synthetic  # noqa: F401 (a fixture)
 
 

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 import main_task_retrieval
-from modules.checkpointing import load_checkpoint
-from tests.driver_runs import driver_args, eval_args, read_jsonl, synthetic, trained_run  # noqa: F401
+from driver.checkpoints import load_checkpoint
+from tests.support.driver_runs import driver_args, eval_args, read_jsonl, synthetic, trained_run  # noqa: F401
 
 
 @pytest.fixture(scope="module")

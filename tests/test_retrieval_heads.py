@@ -6,7 +6,7 @@ from modules.contrastive_loss import symmetric_infonce
 from modules.errors import InputError
 from modules.frame_attention_pooling import FrameAttentionPooling
 from modules.retrieval_heads import HEAD_NAMES, build_head
-from tests.naive_heads import naive_similarity, random_inputs
+from bench.naive_heads import naive_similarity, random_inputs
 
 DIM, FRAMES, WORDS, ATTENTION = 32, 6, 7, 8
 CONFIGS = {

@@ -10,7 +10,7 @@ from typing import Tuple
 
 import open_clip
 
-from tests.clip_files import save_torchscript_archive
+from tests.support.clip_files import save_torchscript_archive
 
 
 class WeightsServer:

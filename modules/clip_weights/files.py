@@ -1,7 +1,7 @@
 """Read CLIP weights from a local file, and what the file says about their activation.
 
-Formats: OpenAI's TorchScript archives (read as data by `modules/torchscript_archive.py`, never
-run), `torch.save` state dicts (`weights_only=True`) and `.safetensors`. No format runs code.
+Formats: OpenAI's TorchScript archives (read as data by `modules/clip_weights/torchscript_archive.py`,
+never run), `torch.save` state dicts (`weights_only=True`) and `.safetensors`. No format runs code.
 
 The activation is part of the weights: OpenAI trained with QuickGELU, most open_clip weights
 (LAION, DataComp) with GELU, and either loads into the same shapes without an error. So reading
@@ -23,7 +23,7 @@ import torch
 
 from modules.atomic_file import atomic_path
 from modules.errors import InputError
-from modules.torchscript_archive import TorchScriptArchive, is_torchscript_archive
+from modules.clip_weights.torchscript_archive import TorchScriptArchive, is_torchscript_archive
 
 ACTIVATIONS = ("quick_gelu", "gelu")
 # Non-weight entries that OpenAI's archives carry in their state dict.

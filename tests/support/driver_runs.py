@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import main_task_retrieval
-from modules.checkpointing import load_checkpoint
+from driver.checkpoints import load_checkpoint
 from preprocess.extract_frames import extract_frames
 from preprocess.make_synthetic_dataset import make_synthetic_dataset
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import main_task_retrieval
-from driver import train as driver_train
-from modules.checkpointing import load_checkpoint
-from tests.driver_runs import driver_args, model_state, step_losses, synthetic  # noqa: F401 (fixture)
+from driver import trainer as driver_trainer
+from driver.checkpoints import load_checkpoint
+from tests.support.driver_runs import driver_args, model_state, step_losses, synthetic  # noqa: F401 (fixture)
 
 CLIP4CLIP = ["--optimizer", "clip4clip", "--freeze_layer_num", "0", "--epochs", "2", "--batch_size", "8"]
 
@@ -34,7 +34,7 @@ def test_clip_trains_in_fp16_and_its_state_goes_through_the_checkpoint(clip4clip
 
 def test_clip4clip_resume_continues_exactly(synthetic, clip4clip_run, monkeypatch):  # noqa: F811
     output = synthetic["root"] / "clip4clip_resumed"
-    original = driver_train.train_one_epoch
+    original = driver_trainer.train_one_epoch
     epochs_run = []
 
     def stop_after_one_epoch(*args, **kwargs):
@@ -43,7 +43,7 @@ def test_clip4clip_resume_continues_exactly(synthetic, clip4clip_run, monkeypatc
         epochs_run.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(driver_train, "train_one_epoch", stop_after_one_epoch)
+    monkeypatch.setattr(driver_trainer, "train_one_epoch", stop_after_one_epoch)
     with pytest.raises(KeyboardInterrupt):
         main_task_retrieval.main(driver_args(synthetic, output, *CLIP4CLIP))
     monkeypatch.undo()

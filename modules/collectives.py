@@ -1,42 +1,9 @@
-"""torchrun / plain-process setup and the collectives training and evaluation need.
-
-The same script runs as one plain process (world size 1, no process group) or under
-`torchrun` (env:// rendezvous; NCCL on GPU, gloo on CPU).
+"""The collectives the loss and the evaluation need: a gather that carries the gradient back,
+and a gather of per-rank tensors of different lengths. Both are the identity in one process
+(world size 1, no process group).
 """
-import os
-from dataclasses import dataclass
-from datetime import timedelta
-
 import torch
 import torch.distributed as dist
-
-
-@dataclass
-class DistributedContext:
-    rank: int
-    world_size: int
-    local_rank: int
-    device: torch.device
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device: str = "auto") -> DistributedContext:
-    """Join the torchrun job if launched by torchrun, else run as a single process."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    if use_cuda:
-        torch.cuda.set_device(local_rank)
-        target = torch.device("cuda", local_rank)
-    else:
-        target = torch.device("cpu")
-    if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(minutes=30))
-    return DistributedContext(rank, world_size, local_rank, target)
 
 
 def is_distributed() -> bool:
@@ -85,8 +52,3 @@ def gather_uneven(tensor: torch.Tensor) -> torch.Tensor:
     dist.all_gather(parts, padded.contiguous())
     return torch.cat([part[:int(n.item())] for part, n in zip(parts, lengths)])
 
-
-def shard_range(total: int, rank: int, world_size: int) -> range:
-    """The contiguous share of `total` items that `rank` handles in evaluation."""
-    per_rank = -(-total // world_size)
-    return range(min(total, rank * per_rank), min(total, (rank + 1) * per_rank))

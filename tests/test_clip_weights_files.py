@@ -5,10 +5,10 @@ import torch
 from safetensors.torch import save_file
 
 from modules.clip_backbone import ClipBackbone
-from modules.clip_checkpoint import read_clip_weights, recorded_activation, write_clip_safetensors
+from modules.clip_weights.files import read_clip_weights, recorded_activation, write_clip_safetensors
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-from tests.clip_files import save_torchscript_archive, tiny_clip
+from tests.support.clip_files import save_torchscript_archive, tiny_clip
 
 
 def embeddings(backbone):

@@ -12,7 +12,9 @@ epoch as the best while `checkpoint_best.pt` still holds an older epoch (or none
 which holds that very model. No kill
 point loses the best model or leaves another epoch's model under its name.
 
-`--init_model` accepts a training checkpoint or a plain model state dict.
+`--init_model` accepts a training checkpoint or a plain model state dict. The flags a checkpoint
+must be evaluated with (`MODEL_FLAGS`) and those a `--resume` may change (`RESUMABLE_FLAGS`)
+are the rules for reusing a checkpoint, so they live here as well.
 """
 import os
 import random
@@ -23,7 +25,7 @@ import torch
 from torch import nn
 
 from modules.atomic_file import atomic_path
-from modules.clip_checkpoint import match_state_dict
+from modules.clip_weights.files import match_state_dict
 from modules.errors import InputError
 from modules.frame_attention_pooling import check_attention_keys
 
@@ -136,3 +138,43 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
     weights = match_state_dict(model, weights, path)
     model.load_state_dict(weights, strict=True)
     return checkpoint
+
+
+# Flags that change what a model computes without changing its parameter shapes: a checkpoint
+# evaluated with other values would load and give other numbers.
+MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
+               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
+               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
+# The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
+MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu",  # every CLIP used QuickGELU then
+                                       "optimizer": "adamw"}
+
+
+def differing_model_flags(args, checkpoint: Dict) -> List[str]:
+    """`--flag: ours vs the checkpoint's` for every MODEL_FLAGS entry the checkpoint's config
+    records with another value (none for a plain state dict, which has no config)."""
+    def canonical(flag, value):
+        if flag == "pretrained_clip_name":
+            return str(value).replace("/", "-")
+        if flag == "dllfa_fusion" and value != "learned":
+            return float(value)
+        if flag == "optimizer":
+            return value == "clip4clip"  # CLIP in fp16 or in fp32; adamw and xpool evaluate alike
+        return value
+
+    config = checkpoint.get("config") or {}
+    if config:
+        config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
+    return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
+            if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
+
+
+# Flags that may differ between a run and its `--resume`: where the run and its data are (the
+# data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
+# Every other flag that the checkpoint's config records must match, so that a resumed run
+# follows the plan it was started with and its config.json says what it does. The CLIP weights'
+# location may move too (`clip_checkpoint`, `cache_dir`): a resume loads every weight from the
+# checkpoint, and the activation they were trained with (`clip_activation`) must still match.
+RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
+                   "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
+                   "clip_checkpoint", "cache_dir")

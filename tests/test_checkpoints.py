@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from modules import checkpointing
-from modules.checkpointing import (best_checkpoint, best_is_stale, best_record, load_checkpoint, load_model_weights,
+from driver import checkpoints
+from driver.checkpoints import (best_checkpoint, best_is_stale, best_record, load_checkpoint, load_model_weights,
                                    rng_state, save_checkpoint, set_rng_state, write_best_from_last)
 from modules.errors import InputError
 
@@ -40,7 +40,7 @@ def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch
             handle.write(b"PK\x03\x04 half a file")
         raise KeyboardInterrupt("killed while writing")
 
-    monkeypatch.setattr(checkpointing.torch, "save", crashing_save)
+    monkeypatch.setattr(checkpoints.torch, "save", crashing_save)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, {"epoch": 2})
     monkeypatch.undo()

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from modules.clip_backbone import ClipBackbone
-from modules.clip_checkpoint import recorded_activation
-from modules.clip_download import default_cache_dir, fetch_pretrained, main, weights_record
+from modules.clip_weights.download import default_cache_dir, fetch_pretrained, weights_record
+from modules.clip_weights.files import recorded_activation
 from modules.errors import InputError
-from tests.clip_files import save_torchscript_archive, tiny_clip
-from tests.clip_registry import WeightsServer, closed_port, openai_style_url, register_tiny_tags
+from tests.support.clip_files import save_torchscript_archive, tiny_clip
+from tests.support.clip_registry import WeightsServer, closed_port, openai_style_url, register_tiny_tags
 
 
 @pytest.fixture
@@ -36,21 +36,6 @@ def test_openai_tag_is_downloaded_once_converted_and_loaded_offline_afterwards(t
     loaded = ClipBackbone("tiny", checkpoint=path, activation="quick_gelu")
     for key, value in tiny_clip().clip.state_dict().items():
         assert torch.equal(loaded.clip.state_dict()[key], value), key
-
-
-def test_command_fills_the_cache_or_says_what_to_do(tmp_path, server, monkeypatch, capsys):
-    url, _ = openai_style_url(str(tmp_path / "served"), server.port)
-    register_tiny_tags(monkeypatch, openai=dict(url=url, quick_gelu=True))
-    cache = str(tmp_path / "cache")
-    assert main(["tiny", "openai", "--cache_dir", cache]) == 0
-    assert capsys.readouterr().out == os.path.join(cache, "ViT-tiny.safetensors") + "\n"
-    with pytest.raises(SystemExit) as exit_status:
-        main(["tiny", "laion", "--cache_dir", cache])
-    assert exit_status.value.code == 2
-    assert "error: CLIP checkpoint not found: laion is no file, and not a pretrained tag of tiny (openai)" \
-        in capsys.readouterr().err
-    weights = os.path.join(cache, "ViT-tiny.safetensors")  # a file instead of a tag: printed as it is
-    assert main(["tiny", weights]) == 0 and capsys.readouterr().out == weights + "\n"
 
 
 def test_processes_that_ask_at_once_download_once(tmp_path, server, monkeypatch):

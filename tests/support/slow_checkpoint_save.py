@@ -16,9 +16,9 @@ import sys
 
 import torch
 
-import driver.train
+import driver.trainer
 import main_task_retrieval
-from modules.checkpointing import BEST, LAST
+from driver.checkpoints import BEST, LAST
 
 SCORES = {1: 1.0, 2: 0.5, 3: 3.0, 4: 2.0}  # epoch -> selection score: epoch 3 is the best
 
@@ -60,13 +60,13 @@ def run_driver(argv, connection, output_log):
         if str(source) in writing:
             pause("done", *writing.pop(str(source)))
 
-    train_one_epoch, state = driver.train.train_one_epoch, {}
+    train_one_epoch, state = driver.trainer.train_one_epoch, {}
 
     def tracked_train_one_epoch(*args, **kwargs):
         state["train"] = inspect.signature(train_one_epoch).bind(*args, **kwargs).arguments["state"]
         return train_one_epoch(*args, **kwargs)
 
     torch.save, os.replace = slow_save, replace_and_pause
-    driver.train.train_one_epoch = tracked_train_one_epoch
-    driver.train.selection_score = lambda report: SCORES[state["train"].epoch]  # epochs finished, this one included
+    driver.trainer.train_one_epoch = tracked_train_one_epoch
+    driver.trainer.selection_score = lambda report: SCORES[state["train"].epoch]  # epochs finished, this one included
     sys.exit(main_task_retrieval.main(argv))

@@ -21,13 +21,9 @@ Once: a lock file per weights file serialises the processes that share the cache
 a node, several jobs); the second finds the file there. Offline, or on any download failure:
 one line naming the URL and the path to save the file at by hand (InputError).
 
-Also a command, to fill the cache where there is a network (e.g. a cluster's login node):
-
-    python -m modules.clip_download ViT-B/32 openai [--cache_dir DIR]
+The command that fills the cache where there is a network is `python -m preprocess.download_clip`.
 """
-import argparse
 import os
-import sys
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -35,9 +31,9 @@ import open_clip
 from filelock import FileLock
 from open_clip.constants import HF_WEIGHTS_NAME, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
-from modules.clip_checkpoint import ActivationRecord, convert_clip_checkpoint, recorded_activation
+from modules.clip_weights.files import ActivationRecord, convert_clip_checkpoint, recorded_activation
 from modules.errors import InputError
-from modules.torchscript_archive import is_torchscript_archive
+from modules.clip_weights.torchscript_archive import is_torchscript_archive
 
 # Hosts whose URLs carry the file's checksum (the rule of open_clip's download_pretrained_from_url).
 _CHECKSUM_HOSTS = ("openaipublic", "mlfoundations")
@@ -161,23 +157,3 @@ def fetch_pretrained(architecture: str, tag: str, cache_dir: str) -> str:
             return _converted_path(path)
         return path
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Download a pretrained tag of open_clip into the cache "
-                                                 "that --clip_checkpoint TAG reads; print the file (a file "
-                                                 "given instead of a tag is printed as it is).")
-    parser.add_argument("architecture", help="--pretrained_clip_name, e.g. ViT-B/32")
-    parser.add_argument("tag", help="--clip_checkpoint, e.g. openai or laion2b_s34b_b79k (or a file)")
-    parser.add_argument("--cache_dir", default=default_cache_dir(), help="default: %(default)s")
-    args = parser.parse_args(argv)
-    try:
-        weights_record(args.architecture, args.tag)  # neither a tag nor a file: says so
-        path = args.tag if os.path.isfile(args.tag) else fetch_pretrained(args.architecture, args.tag, args.cache_dir)
-    except InputError as error:
-        parser.exit(2, f"error: {error}\n")
-    print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Naive materialising reference implementations of every head: the oracle of the tests.
+"""Naive materialising reference implementations of every head: the oracle of the tests and the
+"naive" path of `bench/eval_similarity.py`.
 
 They follow the formulas of docs/method.md literally with the head's own parameters, and
 share none of the fast path's tricks: the temporal encoder sees each video's real frames alone

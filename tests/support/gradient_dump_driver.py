@@ -1,5 +1,5 @@
 """main_task_retrieval.py with the gradients of its first optimizer step saved, for the
-1-process-equals-2-processes test: `torchrun ... tests/gradient_dump_driver.py FLAGS` writes
+1-process-equals-2-processes test: `torchrun ... -m tests.support.gradient_dump_driver FLAGS` writes
 $GRADIENT_DUMP_DIR/rank<RANK>.pt, the list of every parameter's gradient as the optimizer is
 about to use it (after DDP's averaging and the clipping, in parameter-group order). The hook is
 test-side: product code has none."""
@@ -9,8 +9,7 @@ import sys
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import main_task_retrieval  # noqa: E402
+import main_task_retrieval
 
 
 def save_first_gradients(optimizer, args, kwargs):
