@@ -28,7 +28,7 @@ from driver.model_setup import build_model, seed_everything
 from driver.output_dir import open_output_dir
 from driver.process_group import init_distributed
 from driver.run_files import write_config
-from driver.trainer import TrainingDiverged, train
+from driver.trainer import Trainer, TrainingDiverged
 from modules.collectives import is_distributed
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
@@ -53,7 +53,7 @@ def run(args) -> None:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     model = build_model(args, ctx.device)
     if args.do_train:
-        train(args, model, splits, source, tokenizer, ctx, config, resume_from)
+        Trainer(args, model, splits, source, tokenizer, ctx, config, resume_from).run()
     else:
         evaluate_only(args, model, splits, source, tokenizer, ctx)
     if is_distributed():

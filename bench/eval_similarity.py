@@ -26,7 +26,6 @@ import argparse
 import ctypes
 import json
 import os
-import platform
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +33,9 @@ from multiprocessing import get_context
 
 import torch
 
+from bench.machine import cpu_name
 from bench.naive_heads import naive_scores, ordered_frames
+from driver.process_group import DEVICES
 from modules.retrieval_heads import HEAD_NAMES, build_head
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
@@ -165,9 +166,7 @@ def machine_info(device: torch.device) -> dict:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        with open("/proc/cpuinfo") as handle:
-            found = re.search(r"^model name\s*:\s*(.+)$", handle.read(), re.M)
-        name = found.group(1) if found else platform.processor()
+        name = cpu_name()
     return dict(device=device.type, device_name=name, cpu_cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(), torch_version=torch.__version__)
 
@@ -179,7 +178,7 @@ def main() -> None:
     parser.add_argument("--memory_mb", type=float, default=1024.0, help="similarity chunk budget")
     parser.add_argument("--naive_limit_mb", type=float, default=8192.0,
                         help="run the naive path where its estimated memory is below this")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     sizes, heads = args.sizes.split(","), args.heads.split(",")

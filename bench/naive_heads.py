@@ -9,7 +9,7 @@ level, [Nt, L, Nv, D] at the token level) before its cosine is taken.
 """
 import torch
 
-from modules.frame_attention_pooling import EPS
+from modules.tensor_ops import EPS
 from modules.retrieval_heads import AttentionPoolingHead, MeanPoolingHead
 
 

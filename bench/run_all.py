@@ -12,13 +12,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 
 import torch
 
 from bench import optimizer_step
+from bench.machine import cpu_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -32,17 +32,6 @@ def run_benchmark(module: str, *flags: str) -> dict:
         sys.stderr.write(result.stderr[-4000:])
         raise SystemExit(f"{module} failed with status {result.returncode}")
     return {"command": "python " + " ".join(command[1:]), **json.loads(result.stdout.strip().splitlines()[-1])}
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def markdown(results: dict) -> str:

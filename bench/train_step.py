@@ -3,8 +3,8 @@
     python -m bench.train_step [--model tiny] [--batch_size 32] [--steps 20] [--workers 2] [--json]
     python -m bench.train_step --model ViT-B-32 --batch_size 32 --precision bf16 --workers 12   # GPU
 
-It runs the real training path: the driver's model, DataLoader and train_one_epoch
-(AdamW, grad clipping, NaN check), on a synthetic dataset generated and frame-extracted at the
+It runs the real training path: the driver's model, DataLoader and `Trainer.train_epoch`
+(AdamW, grad clipping, the NaN check every --n_display steps), on a synthetic dataset generated and frame-extracted at the
 model's resolution (frames on disk as JPEG, decoded by the loader's workers). It reports clips
 per second over the measured steps (after `--warmup` steps), the share of that time the
 training loop spent blocked waiting for the next batch, model FLOPs per clip (forward +
@@ -14,23 +14,21 @@ against the card's dense peak for the autocast dtype.
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.machine import cpu_name
 from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_source import open_video_source
-from driver.flags import get_args
+from driver.flags import PRECISIONS, get_args
 from driver.model_setup import build_model
-from driver.trainer import build_train_loader
+from driver.process_group import DEVICES, init_distributed
+from driver.trainer import Trainer
 from modules.clip_backbone import clip_architecture_config
-from driver.process_group import init_distributed
-from modules.optimization import build_optimizer
 from modules.tokenizer import CaptionTokenizer
-from driver.trainer import TrainState, train_one_epoch
 from preprocess.extract_frames import extract_frames
 from preprocess.make_synthetic_dataset import make_synthetic_dataset
 
@@ -104,15 +102,12 @@ def run(options) -> dict:
     torch.manual_seed(0)
     model = build_model(args, ctx.device)
     source = open_video_source(args.features_path)
-    split = source.restrict(load_retrieval_splits("msrvtt", args.data_path)["train"])
-    _, sampler, loader = build_train_loader(args, split, source, CaptionTokenizer(args.max_words),
-                                                   image_size, ctx)
-    total_steps = options.warmup + options.steps
-    optimizer, scheduler, _ = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay, total_steps, 0.1)
-    scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")
-    batches = TimedBatches(loader, options.warmup, options.steps)
-    train_one_epoch(model, model, batches, optimizer, scheduler, scaler, TrainState(), ctx, 1,
-                    args.max_grad_norm, log_every=10 ** 9, step_log=None, writer=None, last_checkpoint="(none)")
+    splits = {name: source.restrict(split) for name, split in load_retrieval_splits("msrvtt", args.data_path).items()}
+    os.makedirs(args.output_dir, exist_ok=True)  # the per-step log
+    trainer = Trainer(args, model, splits, source, CaptionTokenizer(args.max_words), ctx, config={})
+    loader = trainer.loader
+    trainer.loader = batches = TimedBatches(loader, options.warmup, options.steps)
+    trainer.train_epoch()
     if ctx.device.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - batches.started
@@ -120,7 +115,7 @@ def run(options) -> dict:
     flops = flops_per_clip(model, next(iter(loader)), ctx.device)
     card, peak = peak_flops(ctx.device, options.precision)
     return {
-        "model": options.model, "head": options.head, "device": card or platform.processor() or "cpu",
+        "model": options.model, "head": options.head, "device": card or cpu_name(),
         "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__),
         "precision": options.precision, "batch_size": options.batch_size, "frames": options.frames,
         "image_size": image_size, "workers": options.workers, "steps": options.steps,
@@ -139,8 +134,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=20, help="measured steps")
     parser.add_argument("--warmup", type=int, default=3, help="steps run before measuring")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
-    parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--workdir", help="keep the generated data here (default: a new temporary folder)")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)

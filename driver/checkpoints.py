@@ -27,10 +27,12 @@ from torch import nn
 from modules.atomic_file import atomic_path
 from modules.clip_weights.files import match_state_dict
 from modules.errors import InputError
-from modules.frame_attention_pooling import check_attention_keys
 
 LAST = "checkpoint_last.pt"
 BEST = "checkpoint_best.pt"
+# The layout of the checkpoints this code writes (the keys of `training_state` and `best_checkpoint`);
+# a checkpoint of another format is refused by `load_checkpoint`.
+FORMAT_KEY, CHECKPOINT_FORMAT = "checkpoint_format", 1
 
 
 def rng_state() -> Dict[str, object]:
@@ -58,19 +60,27 @@ def set_rng_state(state: Dict[str, object]) -> None:
 
 
 def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
-    """torch.save to a temporary file, then rename: a crash leaves the previous file intact."""
+    """torch.save to a temporary file, then rename: a crash leaves the previous file intact. The
+    payload is stamped with `CHECKPOINT_FORMAT`."""
     with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
+        torch.save({**payload, FORMAT_KEY: CHECKPOINT_FORMAT}, temporary)
 
 
 def load_checkpoint(path: str) -> Dict[str, object]:
+    """A checkpoint written by `save_checkpoint` in `CHECKPOINT_FORMAT`, or a plain state dict
+    (every value a tensor: model weights from elsewhere, for `--init_model`)."""
     if not os.path.isfile(path):
         raise InputError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise InputError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    plain_weights = isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values())
+    if not plain_weights and (not isinstance(checkpoint, dict) or checkpoint.get(FORMAT_KEY) != CHECKPOINT_FORMAT):
+        found = checkpoint.get(FORMAT_KEY, "none") if isinstance(checkpoint, dict) else "none"
+        raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}")
+    return checkpoint
 
 
 def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, step: int, steps_per_epoch: int,
@@ -105,10 +115,6 @@ def best_checkpoint(weights: Dict[str, torch.Tensor], config: Dict[str, object],
 def best_is_stale(last: Dict[str, object], last_path: str, best_path: str) -> bool:
     """Whether `best_path` must be rewritten from the last checkpoint (`write_best_from_last`) to
     hold the epoch that it records as the best: true after a kill between the two writes."""
-    missing = [key for key in ("best", "steps_per_epoch") if key not in last]
-    if missing:
-        raise InputError(f"{last_path}: has no {' or '.join(missing)} (written by an older version of this code); "
-                         f"start a new run from its weights with --init_model {last_path}")
     best = last["best"]
     found = load_checkpoint(best_path)["epoch"] if os.path.isfile(best_path) else None
     if found != best["epoch"] and best["epoch"] != last["epoch"]:  # not what a kill between the writes leaves
@@ -133,9 +139,7 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
     """Load `--init_model` into `model` (exact architecture match, keys named otherwise);
     return the whole checkpoint (its config and metrics, when it has them)."""
     checkpoint = load_checkpoint(path)
-    weights = model_weights(checkpoint, path)
-    check_attention_keys(model, weights, path)  # before the generic key check: say why the keys differ
-    weights = match_state_dict(model, weights, path)
+    weights = match_state_dict(model, model_weights(checkpoint, path), path)
     model.load_state_dict(weights, strict=True)
     return checkpoint
 
@@ -145,9 +149,6 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
 MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
                "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
                "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
-# The value of a model flag that a checkpoint's config lacks because it was written before the flag existed.
-MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG = {"clip_activation": "quick_gelu",  # every CLIP used QuickGELU then
-                                       "optimizer": "adamw"}
 
 
 def differing_model_flags(args, checkpoint: Dict) -> List[str]:
@@ -163,8 +164,6 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
         return value
 
     config = checkpoint.get("config") or {}
-    if config:
-        config = {**MODEL_FLAG_DEFAULTS_BEFORE_THE_FLAG, **config}
     return [f"--{flag}: {getattr(args, flag)} here, {config[flag]} in the checkpoint" for flag in MODEL_FLAGS
             if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
 

@@ -6,13 +6,17 @@ import math
 import os
 import torch
 
+from dataloaders.msrvtt import MSRVTT_SPLITS
 from dataloaders.registry import DATATYPES
+from dataloaders.retrieval_datasets import CAPTIONS_PER_VIDEO
+from dataloaders.video_source import ON_MISSING
+from driver.process_group import DEVICES
 from modules.clip_backbone import resolve_activation
 from modules.clip_weights.files import ACTIVATIONS
 from modules.clip_weights.download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
-from modules.retrieval_heads import HEAD_NAMES
+from modules.retrieval_heads import DEFAULT_MEMORY_MB, DLLFA_LEVELS, HEAD_NAMES
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -26,14 +30,14 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     task.add_argument("--seed", type=int, default=42)
     task.add_argument("--resume", action="store_true", help="continue from output_dir/checkpoint_last.pt")
     task.add_argument("--init_model", help="model weights to start from or evaluate (a checkpoint of this repository)")
-    task.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    task.add_argument("--device", choices=DEVICES, default="auto")
 
     data = parser.add_argument_group("data")
     data.add_argument("--datatype", choices=DATATYPES, default="msrvtt")
     data.add_argument("--data_path", required=True, help="folder with the dataset's annotation files, as distributed")
     data.add_argument("--features_path", required=True,
                       help="frames folder written by preprocess/extract_frames.py, or a folder of videos")
-    data.add_argument("--msrvtt_split", choices=["9k", "7k", "full"], default="9k",
+    data.add_argument("--msrvtt_split", choices=MSRVTT_SPLITS, default="9k",
                       help="9k/7k: train csv + 1k-A test; full: official train/validate/test (multi-caption)")
     data.add_argument("--max_words", type=int, default=32)
     data.add_argument("--max_frames", type=int, default=12)
@@ -44,13 +48,13 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     data.add_argument("--eval_frame_order", default="normal", help="normal|reverse|shuffle (or 0|1|2)")
     data.add_argument("--train_random_offset", action="store_true",
                       help="training: a random frame inside each uniform segment instead of its first frame")
-    data.add_argument("--train_captions", choices=["all", "one"], default="all",
+    data.add_argument("--train_captions", choices=CAPTIONS_PER_VIDEO, default="all",
                       help="all: every caption-video pair per epoch; one: one random caption per video")
     data.add_argument("--twin_batches", action="store_true",
                       help="keep each video and its twins (data_path/order_contrast_pairs.csv and "
                            "event_swap_pairs.csv, the synthetic dataset) in one training batch; "
                            "needs --train_captions one")
-    data.add_argument("--on_missing", choices=["skip", "error"], default="skip",
+    data.add_argument("--on_missing", choices=ON_MISSING, default="skip",
                       help="videos without frames: skip (count reported) or stop")
     data.add_argument("--num_thread_reader", type=int, default=4, help="DataLoader workers per process")
 
@@ -63,7 +67,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
     model.add_argument("--sim_header", choices=HEAD_NAMES, default="dllfa")
     model.add_argument("--cross_num_hidden_layers", type=int, default=4, help="temporal encoder layers")
     model.add_argument("--attention_dim", type=int, default=64, help="key width of the text-to-frame attention")
-    model.add_argument("--dllfa_levels", choices=["both", "frame", "token"], default="both")
+    model.add_argument("--dllfa_levels", choices=DLLFA_LEVELS, default="both")
     model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
@@ -93,7 +97,10 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                        help="split each global batch into this many contrastive micro-batches")
     optim.add_argument("--freeze_layer_num", type=int, default=-1,
                        help="-1: train all of CLIP; N: freeze its embeddings and blocks 0..N-1")
-    optim.add_argument("--n_display", type=int, default=50, help="TensorBoard logging interval in steps")
+    optim.add_argument("--n_display", type=int, default=50,
+                       help="every N steps the losses are read from the device (one transfer, not one per step): "
+                            "logged per step, checked (a NaN or inf loss stops the run within N steps), and "
+                            "written to TensorBoard")
 
     recipe = parser.add_argument_group("optimizer recipe (docs/recipe.md)")
     recipe.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw",
@@ -104,7 +111,7 @@ def get_args(argv=None, description: str = "") -> argparse.Namespace:
                              "published recipe; the default suits small models trained from scratch (the demo)")
 
     evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--sim_memory_mb", type=float, default=2048,
+    evaluation.add_argument("--sim_memory_mb", type=float, default=DEFAULT_MEMORY_MB,
                             help="memory budget of the pairwise scoring temporaries")
     evaluation.add_argument("--dual_softmax", action="store_true", help="also report dual-softmax metrics (separately)")
     evaluation.add_argument("--save_sim", action="store_true", help="write sim_matrix.npy and caption_video_index.npy")

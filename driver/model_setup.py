@@ -12,7 +12,8 @@ import torch.distributed as dist
 
 from driver.flags import PRECISIONS
 from modules.clip_backbone import ClipBackbone
-from modules.clip_weights.download import fetch_pretrained, pretrained_config
+from modules.clip_weights.download import fetch_pretrained
+from modules.clip_weights.open_clip_registry import pretrained_config
 from modules.clip_fp16 import convert_clip_to_fp16
 from modules.collectives import is_distributed
 from modules.optimization import freeze_clip_layers

@@ -10,6 +10,9 @@ import torch
 import torch.distributed as dist
 
 
+DEVICES = ("auto", "cuda", "cpu")  # auto: CUDA when there is a GPU
+
+
 @dataclass
 class DistributedContext:
     rank: int

@@ -1,13 +1,20 @@
-"""Training in the driver: the loader of this rank, one epoch (micro-batches, autocast, grad
-clipping, scheduler, logit-scale clamp, and a hard stop on a non-finite loss before the optimizer
-step, so nothing is corrupted), the epoch loop with selection on the validation split, resumable
-checkpoints, and the final test evaluation of the best model."""
+"""Training in the driver: a `Trainer` holds one run's objects (this rank's loader, the DDP
+wrapper, optimizer, schedule, gradient scaler, evaluators) and runs it: each epoch's steps
+(micro-batches, grad clipping, scheduler, logit-scale clamp), model selection on the validation
+split after each epoch, resumable checkpoints, and the final test evaluation of the best model.
+
+A step never waits for the device: its loss and logit scale stay on the device until every
+`--n_display` steps (and at the end of each epoch) the steps since are read in one transfer,
+logged per step, and checked. A non-finite loss stops the run there (`TrainingDiverged`, naming
+the first bad step), within `--n_display` steps and always before the epoch's checkpoint is
+written, so no checkpoint holds a diverged model.
+"""
 import contextlib
 import json
 import logging
 import os
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
@@ -40,62 +47,13 @@ class TrainState:
     step: int = 0   # optimizer steps so far
 
 
-def _loss_is_finite(loss: torch.Tensor) -> bool:
-    finite = torch.isfinite(loss.detach()).float()
-    if is_distributed():
-        dist.all_reduce(finite, op=dist.ReduceOp.MIN)  # every rank stops together
-    return bool(finite.item())
-
-
-def train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, state: TrainState,
-                    ctx: DistributedContext, accumulation_steps: int, max_grad_norm: float,
-                    log_every: int, step_log: Optional[str], writer, last_checkpoint: str) -> float:
-    """Train over `loader` once; return the mean loss. `model` is the bare RetrievalModel,
-    `ddp_model` the same wrapped for DDP (or the model itself in a single process)."""
-    ddp_model.train()
-    total, count = 0.0, 0
-    bar = progress(loader, desc=f"epoch {state.epoch + 1}", unit="step", disable=not ctx.is_main)
-    for batch in bar:
-        tokens = batch["tokens"].to(ctx.device, non_blocking=True)
-        video = batch["video"].to(ctx.device, non_blocking=True)
-        video_mask = batch["video_mask"].to(ctx.device, non_blocking=True)
-        step_loss = torch.zeros((), device=ctx.device)
-        for part in range(accumulation_steps):
-            chunk = slice(part * len(tokens) // accumulation_steps, (part + 1) * len(tokens) // accumulation_steps)
-            last_part = part == accumulation_steps - 1
-            sync = contextlib.nullcontext() if last_part or not hasattr(ddp_model, "no_sync") else ddp_model.no_sync()
-            with sync:
-                loss = ddp_model(tokens[chunk], video[chunk], video_mask[chunk]) / accumulation_steps
-                scaler.scale(loss).backward()
-            step_loss += loss.detach()
-        if not _loss_is_finite(step_loss):
-            raise TrainingDiverged(
-                f"loss is {step_loss.item()} at step {state.step + 1} (epoch {state.epoch + 1}); stopped "
-                f"before the optimizer step. The last good checkpoint is {last_checkpoint} (if one was written).")
-        scaler.unscale_(optimizer)
-        if max_grad_norm > 0:  # CLIP4Clip's global clip too (main_task_retrieval.py:278), fp16 grads included
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        scheduler.step()
-        model.clamp_logit_scale()
-        state.step += 1
-        value = step_loss.item()
-        total, count = total + value, count + 1
-        if ctx.is_main:
-            lr = scheduler.get_last_lr()[-1]
-            scale = model.backbone.logit_scale.exp().item()
-            bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
-            if step_log:
-                with open(step_log, "a") as handle:
-                    handle.write(json.dumps({"step": state.step, "epoch": state.epoch + 1, "loss": value,
-                                             "lr": lr, "logit_scale": scale}) + "\n")
-            if writer is not None and (state.step % log_every == 0 or state.step == 1):
-                writer.add_scalar("train/loss", value, state.step)
-                writer.add_scalar("train/lr", lr, state.step)
-                writer.add_scalar("train/logit_scale", scale, state.step)
-    return total / max(1, count)
+@dataclass
+class PendingStep:
+    """A finished step whose numbers are still on the device."""
+    step: int
+    lr: float
+    loss: torch.Tensor         # [] detached
+    logit_scale: torch.Tensor  # [] exp(logit_scale) after the step
 
 
 def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: DistributedContext):
@@ -141,87 +99,171 @@ def resume_training(checkpoint: Dict, model, optimizer, scheduler, scaler, steps
     return TrainState(epoch=checkpoint["epoch"], step=checkpoint["step"])
 
 
-def train(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext, config: Dict,
-          resume_from: Optional[Dict] = None) -> None:
-    """Train for `args.epochs`; `resume_from` is the checkpoint that `--resume` continues."""
-    image_size = model.backbone.image_size
-    train_set, sampler, loader = build_train_loader(args, splits["train"], source, tokenizer, image_size, ctx)
-    selection = "val" if "val" in splits else "test"
-    if selection == "test":
-        LOG.info("%s has no validation split here: model selection uses the TEST split (as the literature does "
-                 "for MSR-VTT 1k-A); the reported test numbers are therefore not held out", args.datatype)
-    evaluators = {name: Evaluator(args, splits[name], source, tokenizer, image_size, ctx)
-                  for name in {selection, "test"}}
+class Trainer:
+    """One training run: `Trainer(...).run()` trains the epochs that remain (all of them, or those
+    after the checkpoint that `resume_from` holds) and evaluates the best model on the test split."""
 
-    optimizer, scheduler, groups = build_optimizer(model, args.lr, args.coef_lr, args.weight_decay,
-                                                   total_steps=args.epochs * len(loader),
-                                                   warmup_proportion=args.warmup_proportion,
-                                                   recipe=args.optimizer, max_grad_norm=args.max_grad_norm)
-    LOG.info("optimizer recipe %s: %s", args.optimizer, type(optimizer).__name__)
-    for group in groups:
-        LOG.info("param group lr %.2e wd %.2f: %d tensors", group["lr"], group["weight_decay"], len(group["params"]))
-    scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")
-    state, best = TrainState(), None
-    last_path, best_path = os.path.join(args.output_dir, LAST), os.path.join(args.output_dir, BEST)
-    if resume_from is not None:
-        state = resume_training(resume_from, model, optimizer, scheduler, scaler, len(loader), ctx.rank, last_path)
-        best = resume_from["best"]
-        if ctx.is_main:
-            write_config(args.output_dir, config)
-    elif args.init_model:
-        for difference in differing_model_flags(args, load_model_weights(model, args.init_model)):
-            LOG.warning("fine-tuning with another model flag than %s was trained with: %s", args.init_model, difference)
-        LOG.info("initialised the model from %s", args.init_model)
-
-    ddp_model = model
-    if is_distributed():
-        device_ids = [ctx.local_rank] if ctx.device.type == "cuda" else None
-        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-    writer = None
-    if ctx.is_main:
-        from torch.utils.tensorboard import SummaryWriter
-        # a resume hides what an interrupted attempt logged after the checkpoint's step
-        writer = SummaryWriter(os.path.join(args.output_dir, TENSORBOARD),
-                               purge_step=state.step + 1 if resume_from is not None else None)
-    LOG.info("training %d pairs, %d steps per epoch, global batch %d", len(train_set), len(loader), args.batch_size)
-    try:
-        while state.epoch < args.epochs:
-            sampler.set_epoch(state.epoch)
-            train_set.set_epoch(state.epoch)
-            mean_loss = train_one_epoch(model, ddp_model, loader, optimizer, scheduler, scaler, state, ctx,
-                                        args.gradient_accumulation_steps, args.max_grad_norm, args.n_display,
-                                        os.path.join(args.output_dir, STEP_LOG) if ctx.is_main else None,
-                                        writer, last_path)
-            state.epoch += 1
-            report = evaluators[selection](model)
-            rng_states = [rng_state()]
-            if is_distributed():
-                rng_states = [None] * ctx.world_size
-                dist.all_gather_object(rng_states, rng_state())
+    def __init__(self, args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext,
+                 config: Dict, resume_from: Optional[Dict] = None):
+        self.args, self.model, self.ctx, self.config = args, model, ctx, config
+        image_size = model.backbone.image_size
+        self.train_set, self.sampler, self.loader = build_train_loader(args, splits["train"], source, tokenizer,
+                                                                       image_size, ctx)
+        self.selection = "val" if "val" in splits else "test"
+        if self.selection == "test":
+            LOG.info("%s has no validation split here: model selection uses the TEST split (as the literature does "
+                     "for MSR-VTT 1k-A); the reported test numbers are therefore not held out", args.datatype)
+        self.evaluators = {name: Evaluator(args, splits[name], source, tokenizer, image_size, ctx)
+                           for name in {self.selection, "test"}}
+        self.optimizer, self.scheduler, groups = build_optimizer(
+            model, args.lr, args.coef_lr, args.weight_decay, total_steps=args.epochs * len(self.loader),
+            warmup_proportion=args.warmup_proportion, recipe=args.optimizer, max_grad_norm=args.max_grad_norm)
+        LOG.info("optimizer recipe %s: %s", args.optimizer, type(self.optimizer).__name__)
+        for group in groups:
+            LOG.info("param group lr %.2e wd %.2f: %d tensors", group["lr"], group["weight_decay"], len(group["params"]))
+        self.scaler = torch.amp.GradScaler("cuda", enabled=args.precision == "fp16" and ctx.device.type == "cuda")
+        self.state, self.best, self.resumed = TrainState(), None, resume_from is not None
+        self.last_path, self.best_path = os.path.join(args.output_dir, LAST), os.path.join(args.output_dir, BEST)
+        self.step_log = os.path.join(args.output_dir, STEP_LOG) if ctx.is_main else None
+        if resume_from is not None:
+            self.state = resume_training(resume_from, model, self.optimizer, self.scheduler, self.scaler,
+                                         len(self.loader), ctx.rank, self.last_path)
+            self.best = resume_from["best"]
             if ctx.is_main:
-                score = selection_score(report)
-                improved = best is None or score > best["score"]
-                best = best_record(state.epoch, score, selection, report) if improved else best
-                log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
-                with open(os.path.join(args.output_dir, HISTORY), "a") as handle:
-                    handle.write(json.dumps({"epoch": state.epoch, "step": state.step, "loss": mean_loss, **report}) + "\n")
-                for direction in ("t2v", "v2t"):
-                    for key in ("R1", "R5", "R10", "MdR"):
-                        writer.add_scalar(f"{selection}/{direction}_{key}", report[direction][key], state.step)
-                # last first: it records the best epoch, so a kill before the best write loses nothing
-                save_checkpoint(last_path, training_state(model, optimizer, scheduler, scaler, state.epoch, state.step,
-                                                          len(loader), config, best, rng_states))
-                if improved:
-                    save_checkpoint(best_path, best_checkpoint(model.state_dict(), config, best))
-                    LOG.info("new best %s t2v R@1 %.2f at epoch %d -> %s", selection, score, state.epoch, best_path)
-            if is_distributed():
-                dist.barrier()
-    finally:
-        if writer is not None:
-            writer.close()
-    load_model_weights(model, best_path)
-    report = evaluators["test"](model, output_name="metrics.json")
-    if ctx.is_main:
-        report_path = os.path.join(args.output_dir, "metrics.json")
-        log_report(report, f"final (best {selection} checkpoint) test")
-        LOG.info("metrics written to %s", report_path)
+                write_config(args.output_dir, config)
+        elif args.init_model:
+            for difference in differing_model_flags(args, load_model_weights(model, args.init_model)):
+                LOG.warning("fine-tuning with another model flag than %s was trained with: %s", args.init_model,
+                            difference)
+            LOG.info("initialised the model from %s", args.init_model)
+        self.ddp_model = model
+        if is_distributed():
+            device_ids = [ctx.local_rank] if ctx.device.type == "cuda" else None
+            self.ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+        self.writer = None  # TensorBoard, on the main rank while `run` runs
+
+    def run(self) -> None:
+        args, ctx = self.args, self.ctx
+        if ctx.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+            # a resume hides what an interrupted attempt logged after the checkpoint's step
+            self.writer = SummaryWriter(os.path.join(args.output_dir, TENSORBOARD),
+                                        purge_step=self.state.step + 1 if self.resumed else None)
+        LOG.info("training %d pairs, %d steps per epoch, global batch %d", len(self.train_set), len(self.loader),
+                 args.batch_size)
+        try:
+            while self.state.epoch < args.epochs:
+                self.sampler.set_epoch(self.state.epoch)
+                self.train_set.set_epoch(self.state.epoch)
+                mean_loss = self.train_epoch()
+                self.state.epoch += 1
+                self.end_epoch(mean_loss)
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+        load_model_weights(self.model, self.best_path)
+        report = self.evaluators["test"](self.model, output_name="metrics.json")
+        if ctx.is_main:
+            log_report(report, f"final (best {self.selection} checkpoint) test")
+            LOG.info("metrics written to %s", os.path.join(args.output_dir, "metrics.json"))
+
+    def train_epoch(self) -> float:
+        """Train over the loader once; return the mean loss."""
+        self.ddp_model.train()
+        losses: List[float] = []
+        pending: List[PendingStep] = []
+        bar = progress(self.loader, desc=f"epoch {self.state.epoch + 1}", unit="step", disable=not self.ctx.is_main)
+        for batch in bar:
+            pending.append(self.train_step(batch))
+            if self.state.step % self.args.n_display == 0:
+                losses += self.read_steps(pending, bar)
+                pending = []
+        if pending:
+            losses += self.read_steps(pending, bar)
+        return sum(losses) / max(1, len(losses))
+
+    def train_step(self, batch) -> PendingStep:
+        """One optimizer step over the global batch, in `gradient_accumulation_steps` micro-batches;
+        nothing here reads a tensor back from the device."""
+        device, parts = self.ctx.device, self.args.gradient_accumulation_steps
+        tokens = batch["tokens"].to(device, non_blocking=True)                # [B_local, L]
+        video = batch["video"].to(device, non_blocking=True)                  # [B_local, T, 3, H, W]
+        video_mask = batch["video_mask"].to(device, non_blocking=True)        # [B_local, T]
+        step_loss = torch.zeros((), device=device)
+        for part in range(parts):
+            chunk = slice(part * len(tokens) // parts, (part + 1) * len(tokens) // parts)
+            last_part = part == parts - 1
+            no_sync = last_part or not hasattr(self.ddp_model, "no_sync")
+            with contextlib.nullcontext() if no_sync else self.ddp_model.no_sync():
+                loss = self.ddp_model(tokens[chunk], video[chunk], video_mask[chunk]) / parts
+                self.scaler.scale(loss).backward()
+            step_loss += loss.detach()
+        self.scaler.unscale_(self.optimizer)
+        if self.args.max_grad_norm > 0:  # CLIP4Clip's global clip too (main_task_retrieval.py:278), fp16 grads included
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        self.model.clamp_logit_scale()
+        self.state.step += 1
+        return PendingStep(self.state.step, self.scheduler.get_last_lr()[-1], step_loss,
+                           self.model.backbone.logit_scale.detach().exp())
+
+    def read_steps(self, pending: List[PendingStep], bar) -> List[float]:
+        """Read the losses and logit scales of `pending` in one transfer, stop on a non-finite
+        loss (every rank together), log each step; return the losses."""
+        losses = torch.stack([p.loss for p in pending])  # [k]
+        finite = torch.isfinite(losses).float()  # [k]
+        if is_distributed():
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)  # every rank stops together, at the same step
+        k = len(pending)
+        read = torch.cat([losses, torch.stack([p.logit_scale for p in pending]), finite]).tolist()
+        losses, scales, finite = read[:k], read[k:2 * k], read[2 * k:]
+        if not all(finite):
+            first = finite.index(0.0)
+            raise TrainingDiverged(
+                f"loss is {losses[first]} at step {pending[first].step} (epoch {self.state.epoch + 1}); stopped at "
+                f"step {pending[-1].step}, before any checkpoint of this epoch. The last good checkpoint is "
+                f"{self.last_path} (if one was written).")
+        if self.ctx.is_main:
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", lr=f"{pending[-1].lr:.2e}")
+            with open(self.step_log, "a") as handle:
+                for p, loss, scale in zip(pending, losses, scales):
+                    handle.write(json.dumps({"step": p.step, "epoch": self.state.epoch + 1, "loss": loss,
+                                             "lr": p.lr, "logit_scale": scale}) + "\n")
+            for p, loss, scale in zip(pending, losses, scales):
+                if self.writer is not None and (p.step % self.args.n_display == 0 or p.step == 1):
+                    self.writer.add_scalar("train/loss", loss, p.step)
+                    self.writer.add_scalar("train/lr", p.lr, p.step)
+                    self.writer.add_scalar("train/logit_scale", scale, p.step)
+        return losses
+
+    def end_epoch(self, mean_loss: float) -> None:
+        """Evaluate on the selection split, log, and write the checkpoints (the best one if improved)."""
+        args, ctx, state = self.args, self.ctx, self.state
+        report = self.evaluators[self.selection](self.model)
+        rng_states = [rng_state()]
+        if is_distributed():
+            rng_states = [None] * ctx.world_size
+            dist.all_gather_object(rng_states, rng_state())
+        if ctx.is_main:
+            score = selection_score(report)
+            improved = self.best is None or score > self.best["score"]
+            self.best = best_record(state.epoch, score, self.selection, report) if improved else self.best
+            log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
+            with open(os.path.join(args.output_dir, HISTORY), "a") as handle:
+                handle.write(json.dumps({"epoch": state.epoch, "step": state.step, "loss": mean_loss, **report}) + "\n")
+            for direction in ("t2v", "v2t"):
+                for key in ("R1", "R5", "R10", "MdR"):
+                    self.writer.add_scalar(f"{self.selection}/{direction}_{key}", report[direction][key], state.step)
+            # last first: it records the best epoch, so a kill before the best write loses nothing
+            save_checkpoint(self.last_path, training_state(self.model, self.optimizer, self.scheduler, self.scaler,
+                                                           state.epoch, state.step, len(self.loader), self.config,
+                                                           self.best, rng_states))
+            if improved:
+                save_checkpoint(self.best_path, best_checkpoint(self.model.state_dict(), self.config, self.best))
+                LOG.info("new best %s t2v R@1 %.2f at epoch %d -> %s", self.selection, score, state.epoch,
+                         self.best_path)
+        if is_distributed():
+            dist.barrier()

@@ -13,7 +13,7 @@ import secrets
 import stat
 from typing import List
 
-_TEMPORARY = re.compile(r"^\..+\.[0-9a-z_]{8}\.tmp$")  # ours, and mkstemp's of earlier versions
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")  # `_create_temporary`'s names
 
 
 def _create_temporary(path: str) -> str:

@@ -30,6 +30,7 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import nn
 
 from modules.clip_weights.files import ACTIVATIONS, ActivationRecord, match_state_dict, read_clip_weights
+from modules.clip_weights.open_clip_registry import registry_name
 from modules.errors import InputError
 from modules.tokenizer import positions_through_eot
 
@@ -69,7 +70,7 @@ def _checked(activation: str) -> str:
 
 def architecture_activation(name: str) -> Optional[str]:
     """The activation an architecture's name fixes: open_clip's `*-quickgelu` configs say QuickGELU."""
-    config = None if name in PROJECT_CONFIGS else open_clip.get_model_config(name.replace("/", "-"))
+    config = None if name in PROJECT_CONFIGS else open_clip.get_model_config(registry_name(name))
     return "quick_gelu" if config and config.get("quick_gelu") else None
 
 
@@ -78,7 +79,7 @@ def clip_architecture_config(name: str, activation: str = DEFAULT_ACTIVATION) ->
     if name in PROJECT_CONFIGS:
         config = {k: dict(v) if isinstance(v, dict) else v for k, v in PROJECT_CONFIGS[name].items()}
     else:
-        config = open_clip.get_model_config(name.replace("/", "-"))
+        config = open_clip.get_model_config(registry_name(name))
         if config is None:
             vits = [m for m in open_clip.list_models() if m.startswith("ViT") and "quickgelu" not in m]
             raise InputError(f"unknown CLIP architecture {name!r}; use one of {sorted(PROJECT_CONFIGS)} "

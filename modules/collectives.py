@@ -1,6 +1,7 @@
-"""The collectives the loss and the evaluation need: a gather that carries the gradient back,
-and a gather of per-rank tensors of different lengths. Both are the identity in one process
-(world size 1, no process group).
+"""The collectives the loss and the evaluation need: a gather that carries the gradient back, a
+plain gather for tensors of the same shape on every rank (training batches: no length exchange,
+no host read), and a gather of per-rank tensors of different lengths (evaluation shards). All
+are the identity in one process (world size 1, no process group).
 """
 import torch
 import torch.distributed as dist
@@ -8,6 +9,12 @@ import torch.distributed as dist
 
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _all_gather(tensor: torch.Tensor) -> torch.Tensor:
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -20,9 +27,7 @@ class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, tensor):
         ctx.rank, ctx.batch = dist.get_rank(), tensor.shape[0]
-        parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, tensor.contiguous())
-        return torch.cat(parts)
+        return _all_gather(tensor)
 
     @staticmethod
     def backward(ctx, grad):
@@ -34,6 +39,15 @@ class _GatherWithGrad(torch.autograd.Function):
 def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     """[B_local, ...] -> [B_local * world, ...] in rank order (same B_local on every rank)."""
     return _GatherWithGrad.apply(tensor) if is_distributed() else tensor
+
+
+def gather_fixed(tensor: torch.Tensor) -> torch.Tensor:
+    """[B_local, ...] -> [B_local * world, ...] in rank order, no gradient (same shape on every rank)."""
+    if not is_distributed():
+        return tensor
+    if tensor.dtype == torch.bool:  # not every backend gathers bool
+        return _all_gather(tensor.to(torch.uint8)).bool()
+    return _all_gather(tensor)
 
 
 def gather_uneven(tensor: torch.Tensor) -> torch.Tensor:

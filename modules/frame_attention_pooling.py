@@ -48,9 +48,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from modules.errors import InputError
+from modules.tensor_ops import EPS, masked_mean, squared_norm
 
-EPS = 1e-12  # clamp of every squared norm
+
 TEMPORARIES = 3  # [V, T, R] tensors alive at once in `pooled_scores`
 # Temporaries per chunk on the CPU: within a server's L3. On a 36 MB L3 at MSR-VTT size, 32 MB ran about
 # 10% faster than 12 MB (bigger matrix products), and 64-96 MB slower again (the per-pair passes leave the cache).
@@ -75,15 +75,6 @@ class PooledVideos(NamedTuple):
 class ChunkPlan(NamedTuple):
     texts: int
     videos: int
-
-
-def squared_norm(x: torch.Tensor) -> torch.Tensor:
-    return x.pow(2).sum(-1).clamp_min(EPS)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """x [N, T, C] zero where padded, mask [N, T] bool -> mean over the real rows [N, C] (0 if none)."""
-    return x.sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
 
 
 def plan_chunks(n_texts: int, rows_per_text: int, n_videos: int, frames: int, row_width: int,
@@ -150,32 +141,6 @@ def pooled_similarity(text: PooledText, video: PooledVideos, memory_mb: float) -
     return out
 
 
-# Parameters that the attention fix added: a checkpoint without them was trained with the formulation before.
-ATTENTION_FIX_KEYS = ("query_norm.weight", "key_norm.weight")
-
-
-def missing_attention_fix_keys(state: dict, prefix: str) -> list:
-    """The ATTENTION_FIX_KEYS of the level at `prefix` that `state` lacks although it holds that level."""
-    if prefix + "query.weight" not in state:
-        return []
-    return [prefix + key for key in ATTENTION_FIX_KEYS if prefix + key not in state]
-
-
-def trained_before_the_fix(missing: list) -> str:
-    return (f"{', '.join(missing)} missing: trained before the attention fix (LayerNorm before q and k, new "
-            "starting values; README, 'The DLLFA head'), which this code cannot reproduce: train it again, or "
-            "evaluate it with a checkout from before the commit 'Attention fix:'")
-
-
-def check_attention_keys(model: nn.Module, state: dict, path: str) -> None:
-    """Raise an InputError naming the missing keys when `state` (a state dict for `model`) holds
-    attention levels trained before the attention fix; do nothing otherwise."""
-    missing = [key for name, module in model.named_modules() if isinstance(module, FrameAttentionPooling)
-               for key in missing_attention_fix_keys(state, f"{name}." if name else "")]
-    if missing:
-        raise InputError(f"{path}: {trained_before_the_fix(missing)}")
-
-
 class FrameAttentionPooling(nn.Module):
     """One level (sentence or words) with its own LayerNorms and projections.
 
@@ -203,14 +168,6 @@ class FrameAttentionPooling(nn.Module):
             self.query.bias.zero_()
             self.value.weight.copy_(torch.eye(embed_dim))
             self.value.bias.zero_()
-        self.register_load_state_dict_pre_hook(self._refuse_weights_from_before_the_fix)
-
-    @staticmethod
-    def _refuse_weights_from_before_the_fix(module, state, prefix, *args) -> None:
-        """load_state_dict pre-hook: a clear error instead of a list of missing and mis-shaped keys."""
-        missing = missing_attention_fix_keys(state, prefix)
-        if missing:
-            raise InputError(trained_before_the_fix(missing))
 
     def text_side(self, rows: torch.Tensor, row_mask: torch.Tensor, weights: torch.Tensor) -> PooledText:
         """rows [N, L, D] raw (zero where padded), row_mask [N, L] bool, weights [N, L]."""

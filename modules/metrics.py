@@ -16,9 +16,10 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from modules.contrastive_loss import MAX_SCALE
 from modules.errors import InputError
 
-DUAL_SOFTMAX_TEMPERATURE = 0.01  # = 1 / CLIP's maximum logit scale
+DUAL_SOFTMAX_TEMPERATURE = 1 / MAX_SCALE  # the logits CLIP trains with at its clamped scale
 
 
 def summarize_ranks(ranks: np.ndarray, ties: np.ndarray) -> Dict[str, float]:

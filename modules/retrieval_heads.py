@@ -18,17 +18,13 @@ from open_clip.transformer import Transformer
 from torch import nn
 
 from modules.errors import InputError
-from modules.frame_attention_pooling import (FrameAttentionPooling, PooledText, PooledVideos, masked_mean,
-                                             pooled_similarity, squared_norm)
+from modules.frame_attention_pooling import FrameAttentionPooling, PooledText, PooledVideos, pooled_similarity
+from modules.tensor_ops import masked_mean, normalize
 from modules.temporal_encoder import TemporalEncoder
 
 HEAD_NAMES = ("meanP", "seqTransf", "xpool", "dllfa")
 DLLFA_LEVELS = ("both", "frame", "token")
-DEFAULT_MEMORY_MB = 1024.0
-
-
-def normalize(x: torch.Tensor) -> torch.Tensor:
-    return x * squared_norm(x).rsqrt()[..., None]
+DEFAULT_MEMORY_MB = 2048.0  # budget of the pairwise scoring temporaries (--sim_memory_mb)
 
 
 def _full_precision(x: torch.Tensor) -> torch.Tensor:

@@ -11,10 +11,11 @@ import torch
 from torch import nn
 
 from modules.clip_backbone import ClipBackbone
-from modules.contrastive_loss import symmetric_infonce
-from modules.collectives import gather_uneven, gather_with_grad
+from modules.collectives import gather_fixed, gather_with_grad
+from modules.contrastive_loss import MAX_SCALE, symmetric_infonce
+from modules.retrieval_heads import DEFAULT_MEMORY_MB
 
-MAX_LOGIT_SCALE = math.log(100.0)
+MAX_LOGIT_SCALE = math.log(MAX_SCALE)
 
 
 @dataclass
@@ -25,7 +26,7 @@ class TextFeatures:
 
 
 class RetrievalModel(nn.Module):
-    def __init__(self, backbone: ClipBackbone, head: nn.Module, sim_memory_mb: float = 2048):
+    def __init__(self, backbone: ClipBackbone, head: nn.Module, sim_memory_mb: float = DEFAULT_MEMORY_MB):
         super().__init__()
         self.backbone = backbone
         self.head = head
@@ -52,7 +53,7 @@ class RetrievalModel(nn.Module):
         text = self.encode_text(tokens)
         frames = self.encode_video(video, video_mask)
         text = TextFeatures(gather_with_grad(text.sentence), gather_with_grad(text.words),
-                            gather_uneven(text.word_mask))
-        frames, video_mask = gather_with_grad(frames), gather_uneven(video_mask.bool())
+                            gather_fixed(text.word_mask))  # every rank's batch has the same shape
+        frames, video_mask = gather_with_grad(frames), gather_fixed(video_mask.bool())
         sim = self.similarity(text, frames, video_mask)  # [B, B]
         return symmetric_infonce(sim, self.backbone.logit_scale.exp())

@@ -26,7 +26,7 @@ from open_clip.transformer import QuickGELU, Transformer
 from torch import nn
 
 from modules.errors import InputError
-from modules.frame_attention_pooling import masked_mean
+from modules.tensor_ops import masked_mean
 
 HEAD_WIDTH = 64  # attention head width of a randomly initialised encoder (CLIP's)
 # Random frame positions start at unit scale per dimension, like the features the pre-norm blocks

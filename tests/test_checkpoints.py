@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from driver import checkpoints
-from driver.checkpoints import (best_checkpoint, best_is_stale, best_record, load_checkpoint, load_model_weights,
+from driver.checkpoints import (CHECKPOINT_FORMAT, best_checkpoint, best_is_stale, best_record, load_checkpoint, load_model_weights,
                                    rng_state, save_checkpoint, set_rng_state, write_best_from_last)
 from modules.errors import InputError
 
@@ -92,6 +92,19 @@ def test_a_best_checkpoint_that_no_kill_could_leave_is_an_error(tmp_path):
     last, best_path = last_and_best(tmp_path, last_epoch=3, best_epoch=2, on_disk=1)
     with pytest.raises(InputError, match="holds epoch 1, but checkpoint_last.pt records epoch 2 as the best"):
         best_is_stale(last, "checkpoint_last.pt", best_path)
-    del last["best"]
-    with pytest.raises(InputError, match="has no best .written by an older version"):
-        best_is_stale(last, "checkpoint_last.pt", best_path)
+
+
+@pytest.mark.parametrize("content", [{"model": {"w": torch.ones(1)}, "epoch": 1}, [1, 2],
+                                     {"model": {"w": torch.ones(1)}, "checkpoint_format": CHECKPOINT_FORMAT + 1}])
+def test_a_checkpoint_of_another_format_is_refused_in_one_line(tmp_path, content):
+    path = tmp_path / "other.pt"
+    torch.save(content, path)
+    with pytest.raises(InputError, match=rf"^{path}: checkpoint format \S+, this code reads format {CHECKPOINT_FORMAT}$"):
+        load_checkpoint(str(path))
+
+
+def test_a_plain_state_dict_loads_as_weights(tmp_path):
+    model, other = nn.Linear(3, 2), nn.Linear(3, 2)
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    load_model_weights(other, str(tmp_path / "weights.pt"))
+    assert torch.equal(other.weight, model.weight)

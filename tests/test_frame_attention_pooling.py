@@ -3,13 +3,10 @@ import math
 import pytest
 import torch
 
+from bench.naive_heads import layer_norm, naive_level, unit
 import modules.frame_attention_pooling as fap
 from modules.frame_attention_pooling import (CPU_CHUNK_BYTES, TEMPORARIES, FrameAttentionPooling, chunk_budget_bytes,
                                              plan_chunks, pooled_similarity)
-from driver.checkpoints import load_model_weights
-from modules.errors import InputError
-from modules.retrieval_heads import build_head
-from bench.naive_heads import layer_norm, naive_level, unit
 
 DIM, FRAMES, ROWS = 16, 5, 4
 
@@ -143,8 +140,8 @@ def test_uniform_attention_gives_the_mean_of_the_frames_at_init(residual):
 
 def test_attention_logits_start_spread_at_clip_width():
     """Independent unit-norm rows and frames at D=512 (CLIP's width): with the LayerNorms before q
-    and k and their orthonormal start the logits of a row over a video's frames start ~1 apart,
-    not ~1e-3 as before the fix, so that attention can leave uniform at the recipe's lr (issue 12)."""
+    and k and their orthonormal start the logits of a row over a video's frames start ~1 apart
+    (without them ~1e-3), so that attention can leave uniform at the recipe's lr."""
     torch.manual_seed(0)
     level = FrameAttentionPooling(512, 64, residual=True)
     rows = unit(torch.randn(8, 1, 512))
@@ -168,21 +165,6 @@ def test_inspected_attention_is_the_softmax_the_scores_use():
     expected = torch.einsum("nld,vtd->nlvt", queries, level.key(layer_norm(level.key_norm, frames)))
     expected = expected.masked_fill(~mask, float("-inf")).softmax(-1)
     assert torch.allclose(attention, expected, atol=1e-12)
-
-
-def test_weights_trained_before_the_attention_fix_are_refused_by_name(tmp_path):
-    """A state dict without the LayerNorm gains (saved before the fix) cannot be reproduced:
-    loading it, directly or as --init_model, is an InputError naming the missing keys."""
-    head = build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8)
-    old = {k: v for k, v in head.state_dict().items() if "_norm." not in k}
-    with pytest.raises(InputError, match=r"frame_level\.query_norm\.weight.*trained before the attention fix"):
-        head.load_state_dict(old)
-    path = tmp_path / "old.pt"
-    torch.save({"model": old}, path)
-    with pytest.raises(InputError, match=r"old\.pt: .*token_level\.key_norm\.weight.*trained before the attention fix"):
-        load_model_weights(build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8), str(path))
-    torch.save({"model": head.state_dict()}, path)
-    load_model_weights(build_head("dllfa", DIM, FRAMES, temporal_layers=1, attention_dim=8), str(path))
 
 
 def test_attention_starts_on_the_frames_that_resemble_the_text():

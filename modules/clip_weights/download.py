@@ -1,8 +1,8 @@
 """open_clip's pretrained tags as CLIP weights: look-up, one download into a cache, loads from it.
 
 `--clip_checkpoint openai` (or `laion2b_s34b_b79k`, ...: any tag open_clip lists for the
-architecture, `open_clip.list_pretrained_tags_by_model`) names weights in open_clip's registry
-(`open_clip/pretrained.py`): a URL and/or a Hugging Face Hub repository, the image normalisation,
+architecture, `pretrained_tags`) names weights in open_clip's registry (`open_clip/pretrained.py`,
+reached only through `modules/clip_weights/open_clip_registry.py`): a URL and/or a Hugging Face Hub repository, the image normalisation,
 and `quick_gelu` when they were trained with QuickGELU (GELU otherwise).
 
 Where from, with open_clip's own download code: the registry's URL when it carries a checksum
@@ -25,15 +25,16 @@ The command that fills the cache where there is a network is `python -m preproce
 """
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
-import open_clip
 from filelock import FileLock
-from open_clip.constants import HF_WEIGHTS_NAME, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
 from modules.clip_weights.files import ActivationRecord, convert_clip_checkpoint, recorded_activation
-from modules.errors import InputError
+from modules.clip_weights.open_clip_registry import (DEFAULT_HUB_FILE, OPENAI_NORMALISATION, download_from_hub,
+                                                     download_from_url, hub_file_candidates, normalisation,
+                                                     pretrained_config, pretrained_tags, registry_name)
 from modules.clip_weights.torchscript_archive import is_torchscript_archive
+from modules.errors import InputError
 
 # Hosts whose URLs carry the file's checksum (the rule of open_clip's download_pretrained_from_url).
 _CHECKSUM_HOSTS = ("openaipublic", "mlfoundations")
@@ -43,35 +44,22 @@ def default_cache_dir() -> str:
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clip")
 
 
-def _registry_name(architecture: str) -> str:
-    return architecture.replace("/", "-")
-
-
-def pretrained_tags(architecture: str) -> List[str]:
-    return open_clip.pretrained.list_pretrained_tags_by_model(_registry_name(architecture))
-
-
-def pretrained_config(architecture: str, tag: str) -> Optional[dict]:
-    """open_clip's registry entry of `tag` for `architecture`; None when it is not a tag of it."""
-    return open_clip.pretrained.get_pretrained_cfg(_registry_name(architecture), tag) or None
-
-
 def _checked_config(architecture: str, tag: str) -> dict:
     config = pretrained_config(architecture, tag)
     if config is None:
         raise InputError(f"{tag!r} is not a pretrained tag of {architecture} (open_clip lists "
                          f"{', '.join(pretrained_tags(architecture)) or 'none'})")
-    normalisation = (tuple(config.get("mean", OPENAI_DATASET_MEAN)), tuple(config.get("std", OPENAI_DATASET_STD)))
-    if normalisation != (tuple(OPENAI_DATASET_MEAN), tuple(OPENAI_DATASET_STD)):
-        raise InputError(f"{architecture} {tag!r} was trained on images normalised with mean {normalisation[0]} "
-                         f"and std {normalisation[1]}; this repository normalises frames as OpenAI's CLIP does")
+    mean, std = normalisation(config)
+    if (mean, std) != OPENAI_NORMALISATION:
+        raise InputError(f"{architecture} {tag!r} was trained on images normalised with mean {mean} "
+                         f"and std {std}; this repository normalises frames as OpenAI's CLIP does")
     return config
 
 
 def tag_record(architecture: str, tag: str) -> ActivationRecord:
     config = _checked_config(architecture, tag)
     return ActivationRecord("quick_gelu" if config.get("quick_gelu") else "gelu",
-                            f"open_clip's pretrained config of {_registry_name(architecture)} {tag!r}")
+                            f"open_clip's pretrained config of {registry_name(architecture)} {tag!r}")
 
 
 def weights_record(architecture: str, checkpoint: Optional[str]) -> Optional[ActivationRecord]:
@@ -99,7 +87,7 @@ def _source(config: dict, cache_dir: str) -> _Source:
     if url and (any(host in url for host in _CHECKSUM_HOSTS) or not hub):
         return _Source(url, os.path.join(cache_dir, os.path.basename(url)), None)
     repository, file_name = os.path.split(hub)
-    file_name = file_name or HF_WEIGHTS_NAME
+    file_name = file_name or DEFAULT_HUB_FILE
     return _Source(f"https://huggingface.co/{repository}/resolve/main/{file_name}",
                    os.path.join(cache_dir, repository, file_name), (repository, file_name))
 
@@ -117,7 +105,7 @@ def _in_cache(source: _Source, cache_dir: str) -> Optional[str]:
     from huggingface_hub import try_to_load_from_cache
     repository, file_name = source.hub
     # open_clip's own preference: a .safetensors twin of the file first
-    for name in [*open_clip.pretrained._get_safe_alternatives(file_name), file_name]:
+    for name in hub_file_candidates(file_name):
         by_hand = os.path.join(cache_dir, repository, name)
         cached = try_to_load_from_cache(repository, name, cache_dir=cache_dir)
         for candidate in (by_hand, cached):
@@ -128,9 +116,8 @@ def _in_cache(source: _Source, cache_dir: str) -> Optional[str]:
 
 def _download(source: _Source, cache_dir: str) -> str:
     if source.hub is None:
-        return open_clip.pretrained.download_pretrained_from_url(source.url, cache_dir=cache_dir)
-    repository, file_name = source.hub
-    return open_clip.pretrained.download_pretrained_from_hf(repository, filename=file_name, cache_dir=cache_dir)
+        return download_from_url(source.url, cache_dir)
+    return download_from_hub(*source.hub, cache_dir)
 
 
 def fetch_pretrained(architecture: str, tag: str, cache_dir: str) -> str:
@@ -150,7 +137,7 @@ def fetch_pretrained(architecture: str, tag: str, cache_dir: str) -> str:
             path = _download(source, cache_dir)
         except Exception as error:  # offline, refused, checksum: one line, and the way by hand
             reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:200]
-            raise InputError(f"cannot download the CLIP weights {_registry_name(architecture)} {tag!r} ({reason}); "
+            raise InputError(f"cannot download the CLIP weights {registry_name(architecture)} {tag!r} ({reason}); "
                              f"download {source.url} by hand and save it as {source.by_hand}") from None
         if is_torchscript_archive(path):
             convert_clip_checkpoint(path, _converted_path(path))

@@ -1,4 +1,4 @@
-"""The child side of the kill harness (tests/test_train.py): main_task_retrieval.main in a process
+"""The child side of the kill harness (tests/test_train_kill_harness.py): main_task_retrieval.main in a process
 that the test kills with SIGKILL at chosen points of the checkpoint writes.
 
 Test-side patches only (product code has no hook): `torch.save` of a checkpoint writes half the
@@ -9,7 +9,6 @@ for the test's go-ahead, so the test kills exactly there, whatever the machine's
 The model-selection score is scripted per epoch (SCORES), so that the best epoch is known, is
 neither the first nor the last, and follows an epoch that did not improve.
 """
-import inspect
 import io
 import os
 import sys
@@ -60,13 +59,13 @@ def run_driver(argv, connection, output_log):
         if str(source) in writing:
             pause("done", *writing.pop(str(source)))
 
-    train_one_epoch, state = driver.trainer.train_one_epoch, {}
+    train_epoch, state = driver.trainer.Trainer.train_epoch, {}
 
-    def tracked_train_one_epoch(*args, **kwargs):
-        state["train"] = inspect.signature(train_one_epoch).bind(*args, **kwargs).arguments["state"]
-        return train_one_epoch(*args, **kwargs)
+    def tracked_train_epoch(trainer):
+        state["train"] = trainer.state
+        return train_epoch(trainer)
 
     torch.save, os.replace = slow_save, replace_and_pause
-    driver.trainer.train_one_epoch = tracked_train_one_epoch
+    driver.trainer.Trainer.train_epoch = tracked_train_epoch
     driver.trainer.selection_score = lambda report: SCORES[state["train"].epoch]  # epochs finished, this one included
     sys.exit(main_task_retrieval.main(argv))
