@@ -1,7 +1,7 @@
 """Naive materialising reference implementations of every head: the oracle of the tests and the
 "naive" path of `bench/eval_similarity.py`.
 
-They follow the formulas of DESIGN.md section 4 literally with the head's own parameters, and
+They follow the formulas of docs/method.md literally with the head's own parameters, and
 share none of the fast path's tricks: the temporal encoder sees each video's real frames alone
 (no padding mask), the LayerNorms are written out, attention is a -inf masked softmax, the
 residual mean is added after the pooling, and every text-conditioned video vector is materialised ([Nt, Nv, D] at the frame

@@ -7,7 +7,7 @@
 #   NNODES           nodes (default 1); NODE_RANK (default 0)
 #   MASTER_ADDR      rendezvous host (default 127.0.0.1); MASTER_PORT (default 29500)
 #   CLIP_CHECKPOINT  CLIP weights: an open_clip pretrained tag of CLIP_NAME (default openai: OpenAI's weights,
-#                    downloaded once into ~/.cache/clip, README "CLIP weights") or a file (.pt / .safetensors);
+#                    downloaded once into ~/.cache/clip, docs/clip_weights.md) or a file (.pt / .safetensors);
 #                    set but empty: none, e.g. for eval.sh, whose --init_model holds all the weights
 #   CACHE_DIR        where tags are downloaded to (--cache_dir; default ~/.cache/clip, or $XDG_CACHE_HOME/clip)
 #   CLIP_NAME        CLIP architecture (default ViT-B/32)
@@ -38,7 +38,7 @@ LAUNCHER="$(basename "$0" .sh)"
 OUTPUT_DIR="${OUTPUT_DIR:-$REPO/runs/${LAUNCHER}_${HEAD}}"
 
 # recipe WORDS FRAMES XPOOL_LR XPOOL_CLIP_COEF GPUS: the published recipe of $HEAD for the dataset
-# (README "Recipe card") into the array RECIPE, which a launcher passes before its extra flags.
+# (docs/recipe.md) into the array RECIPE, which a launcher passes before its extra flags.
 # meanP, seqTransf, dllfa: CLIP4Clip's (ArrowLuo/CLIP4Clip README.md:96-179): BertAdam on fp16 CLIP,
 #   embeddings frozen, global batch 128, 5 epochs, lr 1e-4, CLIP at 1e-4 x 1e-3, WORDS tokens,
 #   FRAMES frames from the first to the last, and CLIP's gradient / GPUS, the GPU count of the

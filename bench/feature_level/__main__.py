@@ -1,5 +1,6 @@
 """`python -m bench.feature_level`: train every head on generated CLIP-width features, write
-bench/feature_level_results.{json,md} (the README's "Feature-level benchmark" block).
+runs/feature_level/results.{json,md} (`make docs` copies them to bench/feature_level_results.*,
+the block of docs/feature_benchmark.md).
 
 Seeds: the world (vocabulary) from --seed, the training stream from --seed + 1, the validation
 pools from --seed + 2, the test pools from --seed + 3. Develop on `--split val`; the committed
@@ -46,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", choices=sorted(SPLIT_SEEDS), default="test")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--output", default=os.path.join(REPO, "bench", "feature_level_results"),
+    parser.add_argument("--output", default=os.path.join(REPO, "runs", "feature_level", "results"),
                         help="writes OUTPUT.json and OUTPUT.md")
     args = parser.parse_args(argv)
     unknown = [name for name in args.heads.split(",") if name not in HEADS]

@@ -1,4 +1,4 @@
-"""The results of `python -m bench.feature_level` as markdown (README block) from its JSON."""
+"""The results of `python -m bench.feature_level` as markdown (docs/feature_benchmark.md block) from its JSON."""
 from typing import Dict, List
 
 import torch
