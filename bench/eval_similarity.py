@@ -6,11 +6,13 @@ the token level), at MSR-VTT size (1,000 texts x 1,000 videos) and VATEX size (1
 For each head it times `similarity` on cached text/video sides (evaluation computes the sides
 once; their time is reported apart as sides_seconds) and measures its peak memory. Beside it:
 
-- floor_seconds: one plain matrix product [Nt*L, D] x [D, Nv*T] (all words against all
-  frames) in the same run, in row chunks only where its output does not fit --memory_mb;
+- floor_seconds: one plain matrix product [R, D] x [D, Nv*T] (every real word row of every
+  caption against all frames; R = Nt*L here, where every word is real, and the real rows only
+  where captions are padded, as the kernel drops padded words) in the same run, in row chunks
+  only where its output does not fit --memory_mb;
   floor_blocked_seconds: the same product in blocks of FLOOR_BLOCK rows (on a CPU the
   fastest way to run it: each output block stays in cache), the stricter reference;
-- path "naive": tests/naive_heads.py, which materialises every text-conditioned video vector
+- path "naive": bench/naive_heads.py, which materialises every text-conditioned video vector
   ([Nt, Nv, D], and [Nt, L, Nv, D] at DLLFA's token level), where its estimated memory fits
   --naive_limit_mb. It starts from the temporally encoded frames, as the fast path starts
   from the cached sides.
@@ -20,25 +22,23 @@ minus the allocation before the call. On CPU: the process's resident high-water 
 i.e. ru_maxrss) is reset through /proc/self/clear_refs after the inputs and sides are built and
 free heap memory is handed back (malloc_trim); peak_mb is its growth during the call (Linux).
 
-    python bench/eval_similarity.py --sizes msrvtt --heads dllfa,meanP --json
+    python -m bench.eval_similarity --sizes msrvtt --heads dllfa,meanP --json
 """
 import argparse
 import ctypes
 import json
 import os
-import platform
 import re
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
 
-import torch  # noqa: E402
-
-from modules.retrieval_heads import HEAD_NAMES, build_head  # noqa: E402
-from tests.naive_heads import naive_scores, ordered_frames  # noqa: E402
+from bench.machine import cpu_name
+from bench.naive_heads import naive_scores, ordered_frames
+from driver.process_group import DEVICES
+from modules.retrieval_heads import HEAD_NAMES, build_head
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
 SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500), "small": (200, 200)}
@@ -130,12 +130,12 @@ def run_case(head_name: str, size: str, path: str, memory_mb: float, device_name
 
 @torch.no_grad()
 def run_floor(size: str, memory_mb: float, device_name: str) -> dict:
-    """Seconds of [Nt*L, D] x [D, Nv*T]: in as few row blocks as memory_mb allows, and in
-    blocks of FLOOR_BLOCK rows."""
+    """Seconds of [R, D] x [D, Nv*T] over the R real word rows of the captions: in as few row
+    blocks as memory_mb allows, and in blocks of FLOOR_BLOCK rows."""
     device = pick_device(device_name)
     n_texts, n_videos = SIZES[size]
-    _, words, _, frames, _ = random_features(n_texts, n_videos, device)
-    rows, columns = words.view(-1, EMBED_DIM), frames.view(-1, EMBED_DIM).T  # [Nt*L, D], [D, Nv*T]
+    _, words, word_mask, frames, video_mask = random_features(n_texts, n_videos, device)
+    rows, columns = words[word_mask], frames[video_mask].T  # [R, D], [D, Nv*T] real rows and frames only
 
     def product(block: int) -> float:
         out = torch.empty(block, columns.shape[1], device=device)
@@ -149,7 +149,8 @@ def run_floor(size: str, memory_mb: float, device_name: str) -> dict:
         return time.perf_counter() - start
 
     fitting = max(1, min(rows.shape[0], int(memory_mb * 2 ** 20 // (4 * columns.shape[1]))))
-    return dict(floor_seconds=product(fitting), floor_blocked_seconds=product(min(FLOOR_BLOCK, rows.shape[0])))
+    return dict(floor_seconds=product(fitting), floor_blocked_seconds=product(min(FLOOR_BLOCK, rows.shape[0])),
+                floor_rows=rows.shape[0])
 
 
 def naive_estimate_mb(head_name: str, size: str) -> float:
@@ -168,9 +169,7 @@ def machine_info(device: torch.device) -> dict:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        with open("/proc/cpuinfo") as handle:
-            found = re.search(r"^model name\s*:\s*(.+)$", handle.read(), re.M)
-        name = found.group(1) if found else platform.processor()
+        name = cpu_name()
     return dict(device=device.type, device_name=name, cpu_cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(), torch_version=torch.__version__)
 
@@ -182,7 +181,7 @@ def main() -> None:
     parser.add_argument("--memory_mb", type=float, default=1024.0, help="similarity chunk budget")
     parser.add_argument("--naive_limit_mb", type=float, default=8192.0,
                         help="run the naive path where its estimated memory is below this")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     sizes, heads = args.sizes.split(","), args.heads.split(",")

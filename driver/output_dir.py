@@ -6,12 +6,12 @@ or check and prepare a resume; then set up the log.
   is given (which removes the old run's files first, RUN_FILES and nothing else). Leftovers of
   a start that saved no results (config.json, log.txt) are removed without asking.
 - `--resume` continues the plan the run was started with: every flag that its checkpoint's
-  config records must be the same, except RESUMABLE_FLAGS (driver/flags.py); the differing
+  config records must be the same, except RESUMABLE_FLAGS (driver/checkpoints.py); the differing
   ones are refused all in one message. To train on with another plan (more epochs, another
   learning rate), start a new run from its weights with `--init_model`.
 - A resume makes the folder read as one uninterrupted run: the step and epoch logs lose the
   lines that the checkpoint does not cover (they are done again), `checkpoint_best.pt` is made
-  to hold the best epoch that the last checkpoint records (modules/checkpointing.py), and temporary
+  to hold the best epoch that the last checkpoint records (driver/checkpoints.py), and temporary
   files of killed writes are removed.
 Every rank checks (reading only) before the main rank writes anything.
 """
@@ -22,12 +22,13 @@ from typing import Dict, List, Optional
 
 import torch.distributed as dist
 
-from driver.flags import RESUMABLE_FLAGS
+from driver.checkpoints import (BEST, LAST, RESUMABLE_FLAGS, best_is_stale, load_checkpoint,
+                                write_best_from_last)
+from driver.process_group import DistributedContext
 from driver.run_files import (HISTORY, RESULT_FILES, RUN_FILES, STEP_LOG, present, remove_run_files,
                               setup_logging, truncate_jsonl)
 from modules.atomic_file import remove_stale_temporaries
-from modules.checkpointing import BEST, LAST, best_is_stale, load_checkpoint, write_best_from_last
-from modules.distributed import DistributedContext, is_distributed
+from modules.collectives import is_distributed
 from modules.errors import InputError
 
 LOG = logging.getLogger("dllfa")

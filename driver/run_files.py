@@ -7,11 +7,11 @@ import sys
 from typing import Dict, List
 
 from modules.atomic_file import atomic_path
-from modules.checkpointing import BEST, LAST
+from driver.checkpoints import BEST, LAST
 
-# This repository's loggers: "dllfa" (the driver's progress) and the module loggers of its
-# packages (skipped videos, unreadable frames, partial extractions: dataloaders.video_source).
-PROJECT_LOGGERS = ("dllfa", "dataloaders", "modules", "driver", "preprocess")
+# This repository's loggers: "dllfa" (the driver's progress) and the module loggers of dataloaders/
+# (skipped videos, unreadable frames, partial extractions: dataloaders.video_source, .registry).
+PROJECT_LOGGERS = ("dllfa", "dataloaders")
 _handlers: List[logging.Handler] = []  # what the last setup_logging attached to the root logger
 
 

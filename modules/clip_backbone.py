@@ -14,7 +14,7 @@ weight dtype, as CLIP4Clip does; the outputs are fp32 either way.
 
 Activation: the MLPs use the activation the weights were trained with (`resolve_activation`):
 QuickGELU for OpenAI's, GELU for most open_clip weights. It comes from what the weights record
-(`modules/clip_checkpoint.py`; for a pretrained tag, open_clip's registry), from an open_clip
+(`modules/clip_weights/files.py`; for a pretrained tag, open_clip's registry), from an open_clip
 `-quickgelu` architecture name, or from the caller; weights that record nothing need the caller
 to say. Without weights (random init: the project's tiny/small configs, tests, the demo) it is
 QuickGELU, the activation of the CLIP4Clip lineage.
@@ -29,7 +29,8 @@ import torch
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import nn
 
-from modules.clip_checkpoint import ACTIVATIONS, ActivationRecord, match_state_dict, read_clip_weights
+from modules.clip_weights.files import ACTIVATIONS, ActivationRecord, match_state_dict, read_clip_weights
+from modules.clip_weights.open_clip_registry import registry_name
 from modules.errors import InputError
 from modules.tokenizer import positions_through_eot
 
@@ -69,7 +70,7 @@ def _checked(activation: str) -> str:
 
 def architecture_activation(name: str) -> Optional[str]:
     """The activation an architecture's name fixes: open_clip's `*-quickgelu` configs say QuickGELU."""
-    config = None if name in PROJECT_CONFIGS else open_clip.get_model_config(name.replace("/", "-"))
+    config = None if name in PROJECT_CONFIGS else open_clip.get_model_config(registry_name(name))
     return "quick_gelu" if config and config.get("quick_gelu") else None
 
 
@@ -78,7 +79,7 @@ def clip_architecture_config(name: str, activation: str = DEFAULT_ACTIVATION) ->
     if name in PROJECT_CONFIGS:
         config = {k: dict(v) if isinstance(v, dict) else v for k, v in PROJECT_CONFIGS[name].items()}
     else:
-        config = open_clip.get_model_config(name.replace("/", "-"))
+        config = open_clip.get_model_config(registry_name(name))
         if config is None:
             vits = [m for m in open_clip.list_models() if m.startswith("ViT") and "quickgelu" not in m]
             raise InputError(f"unknown CLIP architecture {name!r}; use one of {sorted(PROJECT_CONFIGS)} "

@@ -1,11 +1,10 @@
-"""Training loss and the optional inference re-normalisation of a text x video score matrix."""
+"""The training loss: symmetric InfoNCE over a text x video score matrix, one or several positives per row."""
 from typing import Optional
 
 import torch
 from torch.nn import functional as F
 
 MAX_SCALE = 100.0  # CLIP clamps exp(logit_scale) at 100
-DUAL_SOFTMAX_TEMPERATURE = 0.01  # = 1 / CLIP's maximum logit scale
 
 
 def symmetric_infonce(sim: torch.Tensor, logit_scale: torch.Tensor, positives: Optional[torch.Tensor] = None
@@ -44,13 +43,3 @@ def positive_mask(caption_matches: torch.Tensor, video_index: torch.Tensor) -> t
     Every caption's list holds its own video, so the diagonal is True."""
     return (caption_matches[:, :, None] == video_index[None, None, :]).any(1)
 
-
-def dual_softmax(sim: torch.Tensor, temperature: float = DUAL_SOFTMAX_TEMPERATURE) -> torch.Tensor:
-    """Inference-only re-normalisation (the dual softmax of Cheng et al. 2021, "Improving
-    Video-Text Retrieval by Multi-Stream Corpus Alignment and Dual Softmax Loss"):
-    sim [Nt, Nv] -> sim * softmax(sim / temperature) over the texts (dim 0), i.e. each score
-    weighted by how strongly its video prefers this text over the other test queries. It ranks
-    videos for a text (text -> video); for video -> text use `dual_softmax(sim.T).T`. The default
-    temperature 1/100 scores the prior with the logits CLIP trains with at its clamped scale.
-    Report its metrics separately from the plain ones: it uses the whole test set of queries."""
-    return sim * torch.softmax(sim / temperature, dim=0)

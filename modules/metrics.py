@@ -1,6 +1,6 @@
 """Retrieval metrics from a text x video similarity matrix.
 
-Conventions (DESIGN.md section 6):
+Conventions (docs/evaluation.md):
 - rows are texts (captions), columns are videos; `caption_video_index[i]` is the video of
   caption i (the diagonal when omitted: one caption per video, e.g. MSR-VTT 1k-A);
 - rank of the ground truth = 1 + number of candidates scored *strictly* higher, so ties are
@@ -9,16 +9,17 @@ Conventions (DESIGN.md section 6):
   against all captions and its ground truth is the best-ranked of its own captions;
 - R@K in percent, MdR and MnR 1-based.
 
-    python -m modules.metrics SIM.npy [--caption_video_index FILE] [--json]
+Also the twin contrasts of the synthetic dataset, the dual-softmax re-ranking and the report
+that an evaluation writes (metrics.json).
 """
-import argparse
-import json
-import sys
 from typing import Dict, Optional
 
 import numpy as np
 
+from modules.contrastive_loss import MAX_SCALE
 from modules.errors import InputError
+
+DUAL_SOFTMAX_TEMPERATURE = 1 / MAX_SCALE  # the logits CLIP trains with at its clamped scale
 
 
 def summarize_ranks(ranks: np.ndarray, ties: np.ndarray) -> Dict[str, float]:
@@ -119,37 +120,46 @@ def format_metrics(metrics: Dict[str, Dict[str, float]]) -> str:
         for direction, m in metrics.items())
 
 
-def read_caption_video_index(path: str) -> np.ndarray:
-    """A .npy integer array, or a text file with one integer per line."""
-    try:
-        if path.endswith(".npy"):
-            return np.load(path, allow_pickle=False)
-        with open(path) as handle:
-            return np.array([int(line) for line in handle if line.strip()], dtype=np.int64)
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read caption_video_index: {error}") from None
+def dual_softmax(sim: np.ndarray, temperature: float = DUAL_SOFTMAX_TEMPERATURE) -> np.ndarray:
+    """Inference-only re-normalisation (the dual softmax of Cheng et al. 2021, "Improving
+    Video-Text Retrieval by Multi-Stream Corpus Alignment and Dual Softmax Loss"):
+    sim [Nt, Nv] -> sim * softmax(sim / temperature) over the texts (dim 0), i.e. each score
+    weighted by how strongly its video prefers this text over the other test queries. It ranks
+    videos for a text (text -> video); for video -> text use `dual_softmax(sim.T).T`. The default
+    temperature 1/100 scores the prior with the logits CLIP trains with at its clamped scale.
+    Report its metrics separately from the plain ones: it uses the whole test set of queries."""
+    logits = sim / temperature
+    prior = np.exp(logits - logits.max(axis=0, keepdims=True))  # softmax over the texts, stable
+    return sim * prior / prior.sum(axis=0, keepdims=True)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("similarity", help=".npy matrix, rows = texts, columns = videos")
-    parser.add_argument("--caption_video_index", help="video index of each caption (.npy or one int per line); "
-                                                      "default: the diagonal is the ground truth")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    args = parser.parse_args(argv)
-    try:
-        try:
-            sim = np.load(args.similarity, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise InputError(f"{args.similarity}: cannot read similarity matrix: {error}") from None
-        index = read_caption_video_index(args.caption_video_index) if args.caption_video_index else None
-        metrics = retrieval_metrics(sim, index)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(metrics) if args.json else format_metrics(metrics))
-    return 0
+# twin relation (the synthetic dataset's, dataloaders/twin_pairs.py) -> the contrast measured against it
+CONTRASTS = {"reversed": "order_contrast", "swapped": "swap_contrast", "events_reversed": "direction_contrast"}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def twin_contrasts(sim: np.ndarray, caption_video_index: np.ndarray, twins: Dict[str, np.ndarray]) -> Dict[str, float]:
+    """For each twin relation where some caption's video has a twin, the share of those captions
+    that score their video above the twin (`CONTRASTS` names it: order contrast against the
+    time-reversed twin, swap contrast against the event-swapped one, direction contrast against
+    the events-reversed one)."""
+    return {CONTRASTS[relation]: order_contrast_accuracy(sim, caption_video_index, partners)
+            for relation, partners in twins.items() if (partners[caption_video_index] >= 0).any()}
+
+
+def evaluation_report(sim: np.ndarray, split, twins: Dict[str, np.ndarray], with_dual_softmax: bool,
+                      caption_kinds: Optional[np.ndarray] = None) -> Dict:
+    """metrics.json content: plain metrics, then (separately) dual-softmax, the twin contrasts
+    (`twins`: {relation of `CONTRASTS`: twin index per video, -1 none}; real datasets: {}) and,
+    with caption kinds, text-to-video metrics and contrasts per kind (`by_caption_kind`)."""
+    index = np.asarray(split.caption_video_index)
+    report = {"dataset": split.dataset, "split": split.name, "n_captions": int(sim.shape[0]),
+              "n_videos": int(sim.shape[1]), **retrieval_metrics(sim, index)}
+    report.update(twin_contrasts(sim, index, twins))
+    if caption_kinds is not None:
+        report["by_caption_kind"] = {
+            kind: {**metrics, **twin_contrasts(sim[caption_kinds == kind], index[caption_kinds == kind], twins)}
+            for kind, metrics in metrics_by_caption_kind(sim, index, caption_kinds).items()}
+    if with_dual_softmax:  # the prior runs over the queries of each direction
+        report["dual_softmax"] = {"t2v": retrieval_metrics(dual_softmax(sim), index)["t2v"],
+                                  "v2t": retrieval_metrics(dual_softmax(sim.T).T, index)["v2t"]}
+    return report

@@ -1,1 +1,1 @@
-"""One-off conversions: checkpoint conversion, frame extraction, the synthetic dataset."""
+"""One-off conversions and downloads: CLIP weights (download, conversion), frame extraction, the synthetic dataset."""

@@ -1,6 +1,6 @@
 """Convert a CLIP checkpoint (OpenAI's TorchScript `ViT-B-32.pt`, a state dict) to safetensors.
 
-The archive is read as data (`modules/torchscript_archive.py`): its code is never run. The
+The archive is read as data (`modules/clip_weights/torchscript_archive.py`): its code is never run. The
 output records the weights' activation in its metadata (QuickGELU for OpenAI's archives, read
 from their modules), so that training picks it without `--clip_activation`; for a file that
 records none, give it with `--clip_activation`:
@@ -11,7 +11,7 @@ records none, give it with `--clip_activation`:
 import argparse
 import sys
 
-from modules.clip_checkpoint import ACTIVATIONS, convert_clip_checkpoint
+from modules.clip_weights.files import ACTIVATIONS, convert_clip_checkpoint
 from modules.errors import InputError
 
 

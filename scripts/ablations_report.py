@@ -1,7 +1,7 @@
 """The ablation table of `make ablations` (scripts/ablations.sh): every head on the pixel demo and
 on the feature-level benchmark, side by side, with the commands and their wall times.
 
-    python scripts/ablations_report.py --runs runs/ablations --heads meanP ... --pixel_seconds S --feature_seconds S
+    python -m scripts.ablations_report --runs runs/ablations --heads meanP ... --pixel_seconds S --feature_seconds S
 
 Reads <runs>/summary.json (scripts/demo_report.py) and <runs>/feature_level.json (python -m
 bench.feature_level --output <runs>/feature_level), writes <runs>/ablations.md and prints it. A head
@@ -13,9 +13,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from scripts.demo_heads import DEMO_HEADS  # noqa: E402
-from scripts.demo_report import minutes  # noqa: E402
+from scripts.demo_heads import DEMO_HEADS
+from scripts.demo_report import minutes
 
 FEATURE_KINDS = ("one_segment", "multi_segment", "order")
 

@@ -3,7 +3,7 @@
 One mapping for scripts/demo.sh (which asks for a name's flags) and the demo report (which
 labels its rows with them):
 
-    python scripts/demo_heads.py dllfa_frame     # prints: --sim_header dllfa --dllfa_levels frame
+    python -m scripts.demo_heads dllfa_frame     # prints: --sim_header dllfa --dllfa_levels frame
 """
 import sys
 

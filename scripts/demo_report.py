@@ -1,6 +1,6 @@
 """Summarise the demo runs: one table (printed, <runs>/summary.md, summary.json) and the figures.
 
-    python scripts/demo_report.py --runs runs/demo --heads dllfa meanP seqTransf [--img img]
+    python -m scripts.demo_report --runs runs/demo --heads dllfa meanP seqTransf [--img img]
 
 Reads each head's run folder (metrics.json, config.json, checkpoint_best.pt, and <runs>/wall_seconds.txt
 written by scripts/demo.sh). summary.json holds, per head, exactly the text-to-video metrics of the
@@ -21,10 +21,9 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from scripts.demo_attention import attention_on_described_event  # noqa: E402
-from scripts.demo_figures import plot_architecture, plot_attention, plot_curves  # noqa: E402
-from scripts.demo_heads import DEMO_HEADS  # noqa: E402
+from scripts.demo_attention import attention_on_described_event
+from scripts.demo_figures import plot_architecture, plot_attention, plot_curves
+from scripts.demo_heads import DEMO_HEADS
 
 METRICS = ("R1", "R5", "R10", "MdR", "MnR", "order_contrast")
 KINDS = ("one_event", "sequence")
@@ -107,7 +106,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="runs/demo")
     parser.add_argument("--heads", nargs="+", default=["dllfa", "meanP", "seqTransf"], choices=list(DEMO_HEADS))
-    parser.add_argument("--img", default="img", help="folder for the figures")
+    parser.add_argument("--img", default="runs/demo/img", help="folder for the figures")
     args = parser.parse_args(argv)
     content = summary(args.runs, args.heads)
     table = markdown(content)

@@ -14,7 +14,7 @@ from dataloaders.retrieval_datasets import EvalVideoDataset
 from dataloaders.video_source import open_video_source
 from driver.flags import get_args
 from driver.model_setup import build_model
-from modules.checkpointing import load_model_weights
+from driver.checkpoints import load_model_weights
 
 
 def load_run_model(run: str):

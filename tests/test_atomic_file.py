@@ -2,7 +2,6 @@
 and leftovers of killed writes can be found and removed."""
 import os
 import stat
-import tempfile
 
 import pytest
 
@@ -42,6 +41,14 @@ def test_rewriting_keeps_the_mode_of_the_existing_file(tmp_path, umask):
     assert path.read_text() == "two" and mode(path) == 0o640
 
 
+def test_a_writer_that_replaces_the_file_with_its_own_mode_still_gets_the_umasks(tmp_path, umask):
+    umask(0o022)
+    with atomic_path(str(tmp_path / "weights.bin")) as temporary:  # as safetensors' save_file does
+        os.remove(temporary)
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT, 0o600))
+    assert mode(tmp_path / "weights.bin") == 0o644
+
+
 def test_an_error_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "metrics.json"
     write_atomically(str(path), "old")
@@ -61,9 +68,7 @@ def test_stale_temporaries_of_killed_writes_are_removed_and_nothing_else(tmp_pat
     (tmp_path / "sub" / ".metrics.json.0123abcd.tmp").write_text("x")  # subfolders are not ours to clean
     with atomic_path(str(tmp_path / "checkpoint_best.pt")) as ours:  # a write killed before the rename
         stale_ours = os.path.basename(ours)
-    handle, stale_mkstemp = tempfile.mkstemp(prefix=".checkpoint_last.pt.", suffix=".tmp", dir=tmp_path)
-    os.close(handle)
     (tmp_path / stale_ours).write_text("half")
-    assert sorted(remove_stale_temporaries(str(tmp_path))) == sorted([stale_ours, os.path.basename(stale_mkstemp)])
+    assert remove_stale_temporaries(str(tmp_path)) == [stale_ours]
     assert sorted(os.listdir(tmp_path)) == sorted(keep + ["checkpoint_best.pt"])
     assert remove_stale_temporaries(str(tmp_path / "missing")) == []

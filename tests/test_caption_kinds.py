@@ -4,8 +4,7 @@ import pytest
 
 from dataloaders.caption_kinds import read_caption_kinds, read_described_events
 from dataloaders.retrieval_split import split_from_pairs
-from modules.evaluation import evaluation_report
-from modules.metrics import metrics_by_caption_kind, text_to_video_ranks
+from modules.metrics import evaluation_report, metrics_by_caption_kind, text_to_video_ranks
 from modules.errors import InputError
 
 HEADER = "video_id,caption,kind,event\n"

@@ -15,8 +15,7 @@ from modules import retrieval_model
 from modules.contrastive_loss import positive_mask
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-from tests.driver_runs import driver_args, synthetic  # noqa: F401 (fixture)
-from tests.test_video_source import frames_dir, video_dir  # noqa: F401 (fixtures)
+from tests.support.driver_runs import driver_args
 
 PAIRS = [("a", "a red circle grows"), ("b", "a man talks"), ("c", "a man talks "), ("a", "the circle"),
          ("d", "a blue square falls")]
@@ -50,22 +49,22 @@ def test_a_listed_caption_that_its_video_lacks_is_an_error_naming_the_line(tmp_p
         read_caption_matches(split, str(tmp_path))
 
 
-def test_training_items_carry_the_videos_their_caption_describes(frames_dir, tmp_path):  # noqa: F811
+def test_training_items_carry_the_videos_their_caption_describes(sample_frames, tmp_path):
     split = split_from_pairs("msrvtt", "train", [("a", "a clip"), ("b", "a clip"), ("c", "another clip")])
     table = padded_matches(read_caption_matches(split, str(tmp_path)))  # [3, 2]
-    dataset = TrainPairDataset(split, open_video_source(frames_dir), CaptionTokenizer(max_words=8), max_frames=4,
+    dataset = TrainPairDataset(split, open_video_source(sample_frames), CaptionTokenizer(max_words=8), max_frames=4,
                                image_size=16, caption_matches=table)
     batch = collate_batch([dataset[index] for index in range(3)])
     assert batch["caption_matches"].tolist() == [[0, 1], [0, 1], [2, -1]]
     assert positive_mask(batch["caption_matches"], batch["video_index"]).tolist() == [[True, True, False],
                                                                                       [True, True, False],
                                                                                       [False, False, True]]
-    assert "caption_matches" not in TrainPairDataset(split, open_video_source(frames_dir),
+    assert "caption_matches" not in TrainPairDataset(split, open_video_source(sample_frames),
                                                      CaptionTokenizer(max_words=8), max_frames=4, image_size=16)[0]
 
 
 @pytest.fixture(scope="module")
-def shared_caption_data(synthetic, tmp_path_factory):  # noqa: F811
+def shared_caption_data(synthetic, tmp_path_factory):
     """The driver's tiny dataset with one extra match: the caption of the first training video also
     describes the second one."""
     annotations = tmp_path_factory.mktemp("matches") / "annotations"

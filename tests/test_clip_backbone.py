@@ -6,7 +6,7 @@ from torch import nn
 from modules.clip_backbone import ClipBackbone, architecture_activation, clip_architecture_config, resolve_activation
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-from tests.clip_files import save_torchscript_archive, tiny_clip
+from tests.support.clip_files import save_torchscript_archive, tiny_clip
 
 CAPTIONS = ["a red circle moves from left to right", "a small blue square grows", "a cat"]
 

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from modules.contrastive_loss import dual_softmax, positive_mask, symmetric_infonce
+from modules.contrastive_loss import positive_mask, symmetric_infonce
 
 
 def direct_infonce(sim, scale):
@@ -113,20 +113,3 @@ def test_positive_mask_marks_the_videos_each_caption_describes():
                                                             [False, True, False, False],
                                                             [False, False, True, False],
                                                             [True, True, True, False]]
-
-
-def test_dual_softmax_matches_direct_formula():
-    torch.manual_seed(0)
-    sim = torch.rand(4, 3, dtype=torch.float64) * 2 - 1
-    temperature = 0.05
-    revised = dual_softmax(sim, temperature)
-    for i in range(4):
-        for j in range(3):
-            prior = math.exp(sim[i, j] / temperature) / sum(math.exp(sim[k, j] / temperature) for k in range(4))
-            assert math.isclose(revised[i, j].item(), sim[i, j].item() * prior, rel_tol=1e-12)
-
-
-def test_dual_softmax_default_temperature_is_one_hundredth():
-    sim = torch.rand(6, 5, dtype=torch.float64)
-    assert torch.allclose(dual_softmax(sim), dual_softmax(sim, 0.01))
-    assert torch.allclose((dual_softmax(sim) / sim).sum(0), torch.ones(5, dtype=torch.float64))  # prior over texts

@@ -1,8 +1,8 @@
 import torch
 
-from modules.clip_checkpoint import read_clip_weights, recorded_activation
+from modules.clip_weights.files import read_clip_weights, recorded_activation
 from preprocess.convert_clip_checkpoint import main
-from tests.clip_files import save_setstate_archive, save_torchscript_archive, tiny_clip
+from tests.support.clip_files import save_setstate_archive, save_torchscript_archive, tiny_clip
 
 
 def test_openai_archive_converts_with_identical_weights_and_its_activation(tmp_path, capsys):

@@ -2,7 +2,8 @@
 anything is read or trained; the optimizer recipes refuse meaningless combinations."""
 import pytest
 
-from driver.flags import differing_model_flags, get_args
+from driver.checkpoints import differing_model_flags
+from driver.flags import build_parser, get_args
 
 REQUIRED = ["--do_train", "--data_path", "ann", "--features_path", "frames", "--output_dir", "out"]
 
@@ -79,12 +80,12 @@ def test_contradictions_and_unknown_tags_stop_at_the_flags(extra, message, capsy
     assert error.startswith("error: ") and error.count("\n") == 1 and message in error
 
 
-def test_checkpoints_from_before_the_activation_flag_count_as_quick_gelu():
-    old = {"config": {"sim_header": "dllfa", "pretrained_clip_name": "ViT-B/32"}}  # no clip_activation key
+def test_a_checkpoint_trained_with_another_activation_differs_by_that_flag():
+    trained = {"config": {"sim_header": "dllfa", "pretrained_clip_name": "ViT-B/32", "clip_activation": "quick_gelu"}}
     gelu = get_args(REQUIRED + ["--clip_activation", "gelu"])
     quick = get_args(REQUIRED)
-    assert differing_model_flags(gelu, old) == ["--clip_activation: gelu here, quick_gelu in the checkpoint"]
-    assert differing_model_flags(quick, old) == []
+    assert differing_model_flags(gelu, trained) == ["--clip_activation: gelu here, quick_gelu in the checkpoint"]
+    assert differing_model_flags(quick, trained) == []
     assert differing_model_flags(gelu, {"model": {}}) == []  # a plain state dict has no config to compare
 
 
@@ -95,5 +96,18 @@ def test_eval_of_a_clip4clip_checkpoint_needs_clip_in_fp16_too():
         "--optimizer: adamw here, clip4clip in the checkpoint"]
     assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "clip4clip"]), trained) == []
     assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "xpool"]), {"config": {"optimizer": "adamw"}}) == []
-    assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "clip4clip"]), {"config": {"epochs": 5}}) == [
-        "--optimizer: clip4clip here, adamw in the checkpoint"]  # configs from before the flag: fp32 CLIP
+
+
+def test_help_shows_every_default_and_says_whose_recipe_they_are(capsys):
+    parser = build_parser("defaults: the demo's fp32 AdamW recipe; the launchers pass the recipe card's")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    out = capsys.readouterr().out
+    entries = {"--" + chunk.split()[0]: " ".join(chunk.split()) for chunk in out.split("\n  --")[1:]}  # flag: help
+    flags = [action.option_strings[0] for action in parser._actions if "--help" not in action.option_strings]
+    assert sorted(entries) == sorted(flags)
+    assert [flag for flag in flags if "(default: " not in entries[flag]] == []
+    for flag, default in (("seed", 42), ("max_frames", 12), ("optimizer", "adamw"), ("precision", "fp32"),
+                          ("slice_framepos", "uniform"), ("temporal_centering", False), ("weight_decay", 0.2)):
+        assert f"(default: {default})" in entries["--" + flag], flag
+    assert "the launchers pass the recipe card's" in out

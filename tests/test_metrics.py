@@ -1,23 +1,11 @@
-import json
-import os
+import math
 
 import numpy as np
 import pytest
 
+from dataloaders.retrieval_split import RetrievalSplit
 from modules.errors import InputError
-from modules.metrics import main, order_contrast_accuracy, retrieval_metrics
-
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "msrvtt_1ka_sim_b32.npy")
-
-
-def test_published_msrvtt_matrix_gives_the_fixture_values(capsys):
-    assert main([FIXTURE, "--json"]) == 0
-    metrics = json.loads(capsys.readouterr().out)
-    expected = {"t2v": (48.0, 73.0, 82.9, 2.0, 13.129, 0), "v2t": (46.0, 74.1, 82.8, 2.0, 8.674, 9)}
-    for direction, values in expected.items():
-        got = metrics[direction]
-        assert [round(got[k], 3) for k in ("R1", "R5", "R10", "MdR", "MnR")] == list(values[:5])
-        assert got["ties"] == values[5]
+from modules.metrics import dual_softmax, evaluation_report, order_contrast_accuracy, retrieval_metrics
 
 
 def test_ties_count_for_the_ground_truth():
@@ -66,15 +54,6 @@ def test_order_contrast_accuracy():
     assert order_contrast_accuracy(sim, index, twins) == pytest.approx(0.5)
 
 
-def test_multi_caption_cli_with_index_file(tmp_path, capsys):
-    sim = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
-    np.save(tmp_path / "sim.npy", sim)
-    (tmp_path / "index.txt").write_text("0\n0\n1\n1\n2\n2\n")
-    assert main([str(tmp_path / "sim.npy"), "--caption_video_index", str(tmp_path / "index.txt")]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("t2v  R@1") and lines[1].startswith("v2t  R@1")
-
-
 @pytest.mark.parametrize("sim,index,message", [
     (np.zeros((3, 4)), None, "non-square"),
     (np.zeros((3, 2)), np.array([0, 1]), "2 entries for 3 captions"),
@@ -86,7 +65,46 @@ def test_bad_input_is_a_clear_error(sim, index, message):
         retrieval_metrics(sim, index)
 
 
-def test_cli_unreadable_file_exits_2(tmp_path, capsys):
-    (tmp_path / "bad.npy").write_text("not numpy")
-    assert main([str(tmp_path / "bad.npy")]) == 2
-    assert "bad.npy" in capsys.readouterr().err
+def test_dual_softmax_matches_direct_formula():
+    sim = np.random.default_rng(0).uniform(-1, 1, size=(4, 3))
+    temperature = 0.05
+    revised = dual_softmax(sim, temperature)
+    for i in range(4):
+        for j in range(3):
+            prior = math.exp(sim[i, j] / temperature) / sum(math.exp(sim[k, j] / temperature) for k in range(4))
+            assert math.isclose(revised[i, j], sim[i, j] * prior, rel_tol=1e-12)
+
+
+def test_dual_softmax_default_temperature_is_one_hundredth():
+    sim = np.random.default_rng(1).uniform(size=(6, 5))
+    assert np.allclose(dual_softmax(sim), dual_softmax(sim, 0.01))
+    assert np.allclose((dual_softmax(sim) / sim).sum(0), np.ones(5))  # prior over texts
+
+
+def _split(n_videos, index):
+    return RetrievalSplit(dataset="msrvtt", name="test", video_ids=[f"video{i}" for i in range(n_videos)],
+                          captions=[f"caption {i}" for i in range(len(index))],
+                          caption_video_index=np.asarray(index, dtype=np.int64))
+
+
+def test_report_keeps_plain_dual_softmax_and_order_contrast_apart():
+    rng = np.random.default_rng(0)
+    index = [0, 0, 1, 2, 2, 3]
+    sim = rng.uniform(-1, 1, size=(6, 4)).astype(np.float32)
+    report = evaluation_report(sim, _split(4, index), twins={"reversed": np.array([1, 0, -1, -1])}, with_dual_softmax=True)
+    plain = retrieval_metrics(sim, np.array(index))
+    assert report["t2v"] == plain["t2v"] and report["v2t"] == plain["v2t"]
+    assert report["n_captions"] == 6 and report["n_videos"] == 4
+    # captions 0, 1 belong to video 0 (twin 1) and caption 2 to video 1 (twin 0)
+    expected = np.mean([1.0 if sim[c, v] > sim[c, t] else 0.0 for c, v, t in ((0, 0, 1), (1, 0, 1), (2, 1, 0))])
+    assert report["order_contrast"] == pytest.approx(expected)
+    t2v = retrieval_metrics(dual_softmax(sim), np.array(index))["t2v"]
+    v2t = retrieval_metrics(dual_softmax(sim.T).T, np.array(index))["v2t"]
+    assert report["dual_softmax"] == {"t2v": t2v, "v2t": v2t}
+
+
+def test_report_without_twins_or_dual_softmax_has_only_plain_metrics():
+    sim = np.eye(3, dtype=np.float32)
+    report = evaluation_report(sim, _split(3, [0, 1, 2]), twins={}, with_dual_softmax=False)
+    assert "order_contrast" not in report and "dual_softmax" not in report
+    assert report["t2v"]["R1"] == 100.0

@@ -51,5 +51,5 @@ def test_every_progress_bar_goes_through_the_helper():
                         source = handle.read()
                     assert "tqdm" not in source, path
                     users += [os.path.relpath(path, REPO)] if "progress(" in source else []
-    assert {"modules/training_loop.py", "modules/evaluation.py", "preprocess/extract_frames.py",
+    assert {"driver/trainer.py", "driver/evaluation_runner.py", "preprocess/extract_frames.py",
             "preprocess/synthetic/writer.py"} <= set(users)

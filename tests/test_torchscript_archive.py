@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from modules.errors import InputError
-from modules.torchscript_archive import TorchScriptArchive, is_torchscript_archive
-from tests.clip_files import (save_handmade_archive, save_reduce_archive, save_setstate_archive,
+from modules.clip_weights.torchscript_archive import TorchScriptArchive, is_torchscript_archive
+from tests.support.clip_files import (save_handmade_archive, save_reduce_archive, save_setstate_archive,
                               save_torchscript_archive, tiny_clip)
 
 # What OpenAI's archives name their tensors (open_clip's CLIP keeps OpenAI's names).

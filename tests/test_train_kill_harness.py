@@ -1,9 +1,9 @@
-"""Kill harness for driver/train.py's checkpoints: a run is killed (SIGKILL) at points of every
+"""Kill harness for driver/trainer.py's checkpoints: a run is killed (SIGKILL) at points of every
 checkpoint write, resumed, killed again, ... and must end exactly as an uninterrupted run: the
 same final metrics, the same logs (no step or epoch twice), the true best checkpoint, and no
 temporary file left.
 
-4 epochs with scripted selection scores (tests/slow_checkpoint_save.py: epoch 1 improves, 2 does
+4 epochs with scripted selection scores (tests/support/slow_checkpoint_save.py: epoch 1 improves, 2 does
 not, 3 is the best, 4 does not) write, in order, last@1, best@1, last@2, last@3, best@3, last@4.
 Each write is killed at "mid" (half written) and "done" (renamed, the next write not begun), two
 also at "written" (complete, not renamed): 14 kills in 4 chains (a kill in an epoch's best write
@@ -19,9 +19,11 @@ import pytest
 import torch
 
 from driver.run_files import HISTORY, STEP_LOG
-from modules.checkpointing import BEST, LAST, load_checkpoint
-from tests.driver_runs import driver_args, read_jsonl, synthetic  # noqa: F401
-from tests.slow_checkpoint_save import run_driver
+from driver.checkpoints import BEST, LAST, load_checkpoint
+from tests.support.driver_runs import driver_args, read_jsonl
+from tests.support.slow_checkpoint_save import run_driver
+
+pytestmark = pytest.mark.slow  # driver runs killed in subprocesses
 
 CHAINS = {
     "A": [("mid", LAST, 1), ("done", LAST, 1), ("mid", LAST, 2), ("written", LAST, 2), ("done", LAST, 2),
@@ -36,7 +38,7 @@ FLAGS = ("--epochs", "4", "--batch_size", "8", "--n_display", "1", "--freeze_lay
 @pytest.fixture(scope="module")
 def forkserver():
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["main_task_retrieval", "tests.slow_checkpoint_save", "torch.utils.tensorboard"])
+    context.set_forkserver_preload(["main_task_retrieval", "tests.support.slow_checkpoint_save", "torch.utils.tensorboard"])
     return context
 
 

@@ -35,7 +35,7 @@ from typing import List, NamedTuple
 import numpy as np
 import torch
 
-from modules.frame_attention_pooling import EPS
+from modules.tensor_ops import EPS
 
 KINDS = ("one_segment", "multi_segment", "order")
 # frames: directions, then scaled to CLIP's raw norm (the heads normalise them, but the temporal encoder

@@ -1,6 +1,6 @@
 """Train a head on the generated stream with this repository's loss, optimizer and recipe.
 
-The loop is the head's share of driver/train.py's: symmetric InfoNCE (modules/contrastive_loss.py)
+The loop is the head's share of driver/trainer.py's: symmetric InfoNCE (modules/contrastive_loss.py)
 at CLIP's logit scale, AdamW from modules/optimization.py (weight decay 0.2, 10% warmup then
 cosine, the head at `lr`), gradient clipping at 1.0, fp32. The backbone is bypassed, so its
 parameters (and `--coef_lr`) play no part; the logit scale is fixed at 100, where a pretrained

@@ -14,7 +14,7 @@ Families differ by split, because training and measuring need different things:
   that only the event order tells apart (the swap) and one that only the directions of the
   motions tell apart (the events-reversed twin). With time-reversed pairs in train, the order
   of the objects alone told two sequence captions apart, and the demo's tiny CLIP learnt the
-  object order but never the direction of a motion, for every head (README, "The demo").
+  object order but never the direction of a motion, for every head (docs/demo.md).
   Train also has one-event (partial) captions, half of each video's captions, because real
   captions often describe part of a video and text-conditioned attention is for them. In a quad
   such a caption fits two videos (the video and its event swap hold the same events forwards;

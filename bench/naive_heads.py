@@ -1,0 +1,90 @@
+"""Naive materialising reference implementations of every head: the oracle of the tests and the
+"naive" path of `bench/eval_similarity.py`.
+
+They follow the formulas of docs/method.md literally with the head's own parameters, and
+share none of the fast path's tricks: the temporal encoder sees each video's real frames alone
+(no padding mask), the LayerNorms are written out, attention is a -inf masked softmax, the
+residual mean is added after the pooling, and every text-conditioned video vector is materialised ([Nt, Nv, D] at the frame
+level, [Nt, L, Nv, D] at the token level) before its cosine is taken.
+"""
+import torch
+
+from modules.tensor_ops import EPS
+from modules.retrieval_heads import AttentionPoolingHead, MeanPoolingHead
+
+
+def cosine(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """x [..., D], v [..., D] (broadcast) -> cos with both squared norms clamped at EPS."""
+    return (x * v).sum(-1) / ((x * x).sum(-1).clamp_min(EPS) * (v * v).sum(-1).clamp_min(EPS)).sqrt()
+
+
+def unit(x: torch.Tensor) -> torch.Tensor:
+    return x / (x * x).sum(-1, keepdim=True).clamp_min(EPS).sqrt()
+
+
+def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
+    """Per video: its real frames in order, through the temporal encoder run on them alone,
+    L2-normalised, zero-padded back to [Nv, T, D]; also the mask [Nv, T] (real frames first)."""
+    videos, count, width = frames.shape
+    out = frames.new_zeros(videos, count, width)
+    mask = torch.zeros(videos, count, dtype=torch.bool)
+    for j in range(videos):
+        keep = video_mask[j].bool()
+        real = frames[j][keep]  # [n, D]
+        if head.temporal is not None:
+            slots = torch.arange(count)[keep]
+            real = real + head.temporal.transformer((real + head.temporal.positions[slots])[None])[0]
+        out[j, :len(real)] = unit(real)
+        mask[j, :len(real)] = True
+    return out, mask
+
+
+def layer_norm(norm, x: torch.Tensor) -> torch.Tensor:
+    """The LayerNorm `norm` (gain only) written out: (x - mean) / sqrt(var + eps) * gain."""
+    centred = x - x.mean(-1, keepdim=True)
+    return centred / (centred.pow(2).mean(-1, keepdim=True) + norm.eps).sqrt() * norm.weight
+
+
+def naive_level(level, rows: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """rows [N, L, D], frames [Nv, T, D] unit-norm, mask [Nv, T] -> cos(x_nl, v_nlj) [N, L, Nv]."""
+    queries = level.query(layer_norm(level.query_norm, unit(rows))) / level.attention_dim ** 0.5  # [N, L, d]
+    normed = layer_norm(level.key_norm, frames)  # [Nv, T, D]
+    keys = level.key(normed)  # [Nv, T, d]
+    logits = torch.einsum("nld,vtd->nlvt", queries, keys).masked_fill(~mask, float("-inf"))
+    attention = logits.softmax(-1)  # [N, L, Nv, T]
+    values = level.value(frames if level.residual else normed)  # [Nv, T, D]
+    pooled = torch.einsum("nlvt,vtd->nlvd", attention, values)  # [N, L, Nv, D]
+    if level.residual:
+        mean = frames.sum(1) / mask.sum(1, keepdim=True)  # [Nv, D]
+        pooled = pooled + mean
+    return cosine(rows[:, :, None], pooled)
+
+
+def naive_similarity(head, sentence, words, word_mask, frames, video_mask) -> torch.Tensor:
+    """[Nt, Nv] scores of `head` computed the slow, literal way."""
+    return naive_scores(head, sentence, words, word_mask, *ordered_frames(head, frames, video_mask))
+
+
+def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tensor:
+    """The pairwise part: raw text features against `ordered_frames` -> [Nt, Nv]."""
+    if isinstance(head, MeanPoolingHead):
+        video = (ordered.sum(1) / mask.sum(1, keepdim=True))  # [Nv, D]
+        return cosine(sentence[:, None], video[None])
+    assert isinstance(head, AttentionPoolingHead)
+    if head.fusion_gate is not None:  # per caption: sigmoid(g . LN(unit(s))), [Nt, 1]
+        norm, gate = head.fusion_gate
+        lam = torch.sigmoid(layer_norm(norm, unit(sentence)) @ gate.weight.T)
+    else:
+        lam = head.frame_weight()  # a number or a scalar tensor
+    sim = 0.0
+    if head.frame_level is not None:
+        sim = sim + lam * naive_level(head.frame_level, sentence[:, None], ordered, mask)[:, 0]
+    if head.token_level is not None:
+        word_mask = word_mask.bool()
+        sims = naive_level(head.token_level, words, ordered, mask)  # [Nt, L, Nv]
+        norm, *mlp = head.word_weights
+        logits = torch.nn.Sequential(*mlp)(layer_norm(norm, unit(words)))[..., 0].masked_fill(~word_mask, float("-inf"))
+        beta = logits.softmax(-1)  # [Nt, L]
+        sim = sim + (1 - lam) * (beta[..., None] * sims.masked_fill(~word_mask[..., None], 0)).sum(1)
+    return sim
+

@@ -1,0 +1,1 @@
+"""CLIP weight files: the TorchScript reader, reading and converting weight files, the pretrained-tag download cache."""
