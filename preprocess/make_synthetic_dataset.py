@@ -14,7 +14,7 @@ one family in `1 / swap_share` holds all four; in train every family holds all f
 only frame order tells a caption's video from its twins: a head that pools frames without
 order (meanP) is at chance on them, an order-aware head can learn them; and a one-event
 caption describes a third or a half of its video's frames, which is what text-conditioned
-attention over frames is for. Train has one-event captions too (half of each video's); one may
+attention over frames is for. Train has one-event captions too (`partial_share` of each video's); one may
 fit several videos (a video and its event swap show the same events), and
 `caption_matches.csv` lists them for the training target. How each evaluation caption's ground
 truth is kept unique: `preprocess/synthetic/plan.py`. The pieces: `preprocess/synthetic/`.
@@ -69,7 +69,7 @@ SUMMARY_FILE = "synthetic_dataset.json"
 
 
 def _check_parameters(train_videos, val_videos, test_videos, captions_per_video, size, event_seconds, min_events,
-                      max_events, swap_share, fps):
+                      max_events, swap_share, fps, partial_share):
     """Raise InputError listing every parameter the generator cannot honour."""
     problems = []
     if train_videos < 2 or test_videos < 2 or val_videos < 0:
@@ -82,8 +82,8 @@ def _check_parameters(train_videos, val_videos, test_videos, captions_per_video,
         problems.append("event_seconds must be >= 2 (an event needs a start and an end)")
     if min_events < 2 or max_events < min_events:
         problems.append("min_events must be >= 2 (a swapped twin needs two events) and max_events >= min_events")
-    if not 0.0 <= swap_share <= 1.0:
-        problems.append("swap_share must be in [0, 1]")
+    if not 0.0 <= swap_share <= 1.0 or not 0.0 <= partial_share <= 1.0:
+        problems.append("swap_share and partial_share must be in [0, 1]")
     if problems:
         raise InputError("; ".join(problems))
 
@@ -114,7 +114,8 @@ def _summary(parameters: dict, plan: list) -> dict:
 
 def make_synthetic_dataset(output_dir: str, train_videos: int = 400, val_videos: int = 40, test_videos: int = 100,
                            captions_per_video: int = 10, size: int = 64, event_seconds: int = 3, min_events: int = 2,
-                           max_events: int = 3, swap_share: float = 0.25, fps: int = 4, seed: int = 0) -> dict:
+                           max_events: int = 3, swap_share: float = 0.25, fps: int = 4, seed: int = 0,
+                           partial_share: float = 0.5) -> dict:
     """Generate the dataset under `output_dir` (or reuse it if already generated with these parameters).
 
     Returns the summary (parameters, per split: videos, twins and captions per kind; frames per
@@ -122,11 +123,11 @@ def make_synthetic_dataset(output_dir: str, train_videos: int = 400, val_videos:
     bad sizes or an `output_dir` that holds something else.
     """
     _check_parameters(train_videos, val_videos, test_videos, captions_per_video, size, event_seconds, min_events,
-                      max_events, swap_share, fps)
+                      max_events, swap_share, fps, partial_share)
     parameters = {"generator_version": GENERATOR_VERSION, "train_videos": train_videos, "val_videos": val_videos,
                   "test_videos": test_videos, "captions_per_video": captions_per_video, "size": size,
                   "event_seconds": event_seconds, "min_events": min_events, "max_events": max_events,
-                  "swap_share": swap_share, "fps": fps, "seed": seed}
+                  "swap_share": swap_share, "fps": fps, "seed": seed, "partial_share": partial_share}
     paths = {"output_dir": output_dir, "videos_dir": os.path.join(output_dir, "videos"),
              "annotations_dir": os.path.join(output_dir, "annotations")}
     existing = _read_finished_summary(output_dir)
@@ -140,7 +141,7 @@ def make_synthetic_dataset(output_dir: str, train_videos: int = 400, val_videos:
     staging = new_staging_folder(absolute)
     try:
         plan = plan_dataset(train_videos, val_videos, test_videos, captions_per_video, event_seconds,
-                            tuple(range(min_events, max_events + 1)), swap_share, seed)
+                            tuple(range(min_events, max_events + 1)), swap_share, seed, partial_share)
         for folder in ("videos", "annotations"):
             os.mkdir(os.path.join(staging, folder))
         write_videos(os.path.join(staging, "videos"), plan, size, fps)
@@ -171,7 +172,9 @@ def main(argv=None) -> int:
                           ("swap_share", "share of the evaluation splits' twin families that hold all four "
                                          "twins (train: all)"),
                           ("fps", "video frame rate (each key state is held for one second)"),
-                          ("seed", "random seed; the same seed gives the same dataset")):
+                          ("seed", "random seed; the same seed gives the same dataset"),
+                          ("partial_share", "share of each training video's captions that describe one event "
+                                            "(0: sequence captions only)")):
         default = defaults[flag].default
         parser.add_argument(f"--{flag}", type=type(default), default=default, help=f"{meaning} (default {default})")
     args = vars(parser.parse_args(argv))

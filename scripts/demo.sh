@@ -5,7 +5,8 @@
 # Settings (environment):
 #   DEMO_DIR (runs/demo), DEMO_IMG ($DEMO_DIR/img; `make docs` copies runs/demo/img into img/), DEMO_HEADS ("dllfa meanP seqTransf"; names of
 #   scripts/demo_heads.py, e.g. dllfa_frame), DEMO_EPOCHS (20), DEMO_TRAIN_VIDEOS (2000),
-#   DEMO_VAL_VIDEOS (40), DEMO_TEST_VIDEOS (100), DEMO_SEED (42: the training seed; the data is always
+#   DEMO_VAL_VIDEOS (40), DEMO_TEST_VIDEOS (100), DEMO_PARTIAL_SHARE (0.5: the share of each training
+#   video's captions that describe one event; 0: sequence captions only), DEMO_SEED (42: the training seed; the data is always
 #   generated with seed 0), PYTHON (.venv/bin/python).
 # The sizes exist so that tests/test_demo.py can run the same path in seconds.
 set -euo pipefail
@@ -19,6 +20,7 @@ DEMO_EPOCHS="${DEMO_EPOCHS:-20}"
 DEMO_TRAIN_VIDEOS="${DEMO_TRAIN_VIDEOS:-2000}"
 DEMO_VAL_VIDEOS="${DEMO_VAL_VIDEOS:-40}"
 DEMO_TEST_VIDEOS="${DEMO_TEST_VIDEOS:-100}"
+DEMO_PARTIAL_SHARE="${DEMO_PARTIAL_SHARE:-0.5}"
 DEMO_SEED="${DEMO_SEED:-42}"
 DATA="$DEMO_DIR/data"
 for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null; done  # unknown names fail now
@@ -27,7 +29,7 @@ for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null;
 # model inputs of twins are exactly each other's reversal or event swap.
 "$PYTHON" -m preprocess.make_synthetic_dataset --output_dir "$DATA/synthetic" --train_videos "$DEMO_TRAIN_VIDEOS" \
   --val_videos "$DEMO_VAL_VIDEOS" --test_videos "$DEMO_TEST_VIDEOS" --captions_per_video 10 --size 32 \
-  --event_seconds 3 --min_events 2 --max_events 3 --fps 4 --seed 0
+  --event_seconds 3 --min_events 2 --max_events 3 --fps 4 --seed 0 --partial_share "$DEMO_PARTIAL_SHARE"
 "$PYTHON" -m preprocess.extract_frames --video_dir "$DATA/synthetic/videos" --output_dir "$DATA/frames" \
   --fps 1 --short_side 32 --workers 2
 

@@ -160,6 +160,23 @@ def test_every_caption_names_its_own_events_and_evaluation_captions_have_one_gro
                        for video in videos)
 
 
+def test_partial_share_sets_the_one_event_captions_of_train_only():
+    """partial_share 0: the sequence-only train split (every other video and caption unchanged);
+    1: every training caption describes one event. The evaluation splits never change."""
+    default = small_plan()
+    for share, one_event_count in ((0.0, 0), (1.0, SMALL["captions_per_video"])):
+        plan = plan_dataset(SMALL["train_videos"], SMALL["val_videos"], SMALL["test_videos"],
+                            SMALL["captions_per_video"], SMALL["event_seconds"], (2, 3), 0.25, SEED, partial_share=share)
+        for video, reference in zip(plan, default):
+            if video.split != "train":
+                assert video == reference
+            else:
+                assert video.spec == reference.spec
+                assert [kind for _, kind, _ in video.captions].count("one_event") == one_event_count
+    with pytest.raises(InputError, match="partial_share must be in"):
+        make_synthetic_dataset("unused", partial_share=1.5)
+
+
 def test_caption_matches_list_every_video_of_the_split_a_caption_describes(small_dataset):
     """caption_matches.csv, checked against the captions parsed here and the videos' specs: in
     train a one-event caption fits at least its video's event swap; in the evaluation splits no

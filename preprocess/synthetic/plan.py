@@ -15,7 +15,8 @@ Families differ by split, because training and measuring need different things:
   motions tell apart (the events-reversed twin). With time-reversed pairs in train, the order
   of the objects alone told two sequence captions apart, and the demo's tiny CLIP learnt the
   object order but never the direction of a motion, for every head (docs/demo.md).
-  Train also has one-event (partial) captions, half of each video's captions, because real
+  Train also has one-event (partial) captions, `partial_share` of each video's (half by default;
+  0 gives the sequence-only train split of generator version 4), because real
   captions often describe part of a video and text-conditioned attention is for them. In a quad
   such a caption fits two videos (the video and its event swap hold the same events forwards;
   the reversed and events-reversed twins hold them backwards), so it is not a unique ground
@@ -171,10 +172,10 @@ def _captions(rng, spec: VideoSpec, unique_events: list, count: int, canonical_f
     return tuple(triples[:len(head)] + rest)
 
 
-def _with_partial_captions(rng, spec: VideoSpec, captions: tuple) -> tuple:
-    """Train: the last `len(captions) // 2` captions replaced by one-event captions, cycling over
-    the video's events in a random order (each triple: caption, "one_event", event position)."""
-    count = len(captions) // 2
+def _with_partial_captions(rng, spec: VideoSpec, captions: tuple, share: float) -> tuple:
+    """Train: the last round(share * len(captions)) captions replaced by one-event captions, cycling
+    over the video's events in a random order (each triple: caption, "one_event", event position)."""
+    count = int(round(share * len(captions)))
     order = rng.permutation(len(spec.events))
     described = [int(order[k % len(order)]) for k in range(count)]
     one = [(_pick(rng, one_event_captions(spec.events[position].description), 1)[0], "one_event", position)
@@ -183,7 +184,7 @@ def _with_partial_captions(rng, spec: VideoSpec, captions: tuple) -> tuple:
 
 
 def _plan_split(rng, partial_rng, split: str, count: int, first_number: int, captions_per_video: int,
-                event_seconds: int, event_counts: tuple, swap_share: float) -> list:
+                event_seconds: int, event_counts: tuple, swap_share: float, partial_share: float) -> list:
     """The PlannedVideos of one split, ids videoN from `first_number` on, shuffled within the split."""
     members = _plan_split_specs(rng, split, count, swap_share, event_counts, event_seconds)
     ids = [f"video{first_number + int(slot)}" for slot in rng.permutation(count)]
@@ -200,7 +201,7 @@ def _plan_split(rng, partial_rng, split: str, count: int, first_number: int, cap
                   if videos_with[None if evaluation else family, event.description] == 1]
         captions = _captions(rng, spec, unique, captions_per_video, canonical_first=split == "test")
         if not evaluation:
-            captions = _with_partial_captions(partial_rng, spec, captions)
+            captions = _with_partial_captions(partial_rng, spec, captions, partial_share)
         twins = {relation: id_of[family, TWIN_ROLE[relation][role]] for relation in RELATIONS
                  if (family, TWIN_ROLE[relation][role]) in id_of}
         planned.append(PlannedVideo(video_id, split, spec, captions, twins))
@@ -208,7 +209,7 @@ def _plan_split(rng, partial_rng, split: str, count: int, first_number: int, cap
 
 
 def plan_dataset(train_videos: int, val_videos: int, test_videos: int, captions_per_video: int, event_seconds: int,
-                 event_counts: tuple, swap_share: float, seed: int) -> list:
+                 event_counts: tuple, swap_share: float, seed: int, partial_share: float = 0.5) -> list:
     """Decide every video (id, split, spec, captions, twins) without rendering; ordered by video number.
 
     Ids run train, then validate, then test, as in MSR-VTT, shuffled within a split so twins are rarely neighbours.
@@ -217,7 +218,7 @@ def plan_dataset(train_videos: int, val_videos: int, test_videos: int, captions_
     planned, first_number = [], 0
     for split, count in zip(SPLITS, (train_videos, val_videos, test_videos)):
         planned += _plan_split(rng, partial_rng, split, count, first_number, captions_per_video, event_seconds,
-                               event_counts, swap_share)
+                               event_counts, swap_share, partial_share)
         first_number += count
     return sorted(planned, key=lambda video: video_number(video.video_id))
 
