@@ -223,4 +223,4 @@ def position_table_frames(args) -> int:
 # checkpoint, and the activation they were trained with (`clip_activation`) must still match.
 RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
                    "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
-                   "clip_checkpoint", "cache_dir")
+                   "clip_checkpoint", "cache_dir", "tf32")

@@ -12,6 +12,7 @@ from driver.checkpoints import INPUT_FLAGS, MODEL_FLAGS, differing_model_flags, 
 from driver.evaluation_runner import similarity_matrix
 from driver.process_group import DistributedContext
 from driver.run_files import write_json
+from modules.collectives import failing_together
 from modules.errors import InputError
 from modules.metrics import CONTRASTS, evaluation_report, format_metrics
 from modules.retrieval_model import RetrievalModel
@@ -35,14 +36,15 @@ class Evaluator:
         args = self.args
         sim = similarity_matrix(model, self.split, self.videos, self.tokenizer, args.batch_size_val,
                                 args.num_thread_reader, self.ctx).numpy()
-        report = {**evaluation_report(sim, self.split, self.twins, args.dual_softmax, self.caption_kinds),
-                  **(record or {})} if self.ctx.is_main else {}
-        if self.ctx.is_main and output_name:
-            write_json(os.path.join(args.output_dir, output_name), report)
-            if args.save_sim:
-                np.save(os.path.join(args.output_dir, "sim_matrix.npy"), sim)
-                np.save(os.path.join(args.output_dir, "caption_video_index.npy"),
-                        np.asarray(self.split.caption_video_index))
+        with failing_together("writing the report"):  # the main process's work; the others wait here
+            report = {**evaluation_report(sim, self.split, self.twins, args.dual_softmax, self.caption_kinds),
+                      **(record or {})} if self.ctx.is_main else {}
+            if self.ctx.is_main and output_name:
+                write_json(os.path.join(args.output_dir, output_name), report)
+                if args.save_sim:
+                    np.save(os.path.join(args.output_dir, "sim_matrix.npy"), sim)
+                    np.save(os.path.join(args.output_dir, "caption_video_index.npy"),
+                            np.asarray(self.split.caption_video_index))
         return report
 
 

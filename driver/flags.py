@@ -97,6 +97,9 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     model.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
     model.add_argument("--grad_checkpointing", action="store_true",
                        help="recompute CLIP's activations in the backward pass (less memory, slower)")
+    model.add_argument("--tf32", choices=["on", "off"], default="on",
+                       help="on a GPU: TF32 for the fp32 matrix products of CLIP and the temporal encoder (the "
+                            "heads' cosines stay full fp32); off: full fp32 everywhere. No effect on the CPU")
 
     optim = parser.add_argument_group("optimization")
     optim.add_argument("--epochs", type=int, default=5, help="passes over the training pairs")
@@ -126,6 +129,12 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
                              "(no bias correction, its warmup_cosine, per-parameter clipping); xpool: X-Pool's AdamW "
                              "(betas 0.9/0.999, decay on every parameter, warmup from 0). The launchers pass the "
                              "published recipe; the default suits small models trained from scratch (the demo)")
+    recipe.add_argument("--reference_gpus", type=int, default=1,
+                        help="train CLIP and the temporal encoder with the global-batch loss's gradient / this "
+                             "number, whatever the number of processes: 1 is the true gradient; CLIP4Clip's "
+                             "gather gives the gradient / its GPU count, so its rows pass the count of the "
+                             "published run (4; DiDeMo 8). The parameters after the gather (logit scale, "
+                             "attention levels) keep the true gradient, as in CLIP4Clip")
 
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--sim_memory_mb", type=float, default=DEFAULT_MEMORY_MB,
@@ -180,7 +189,7 @@ def explicit_flags(parser: argparse.ArgumentParser, argv=None) -> Set[str]:
 AT_LEAST = {"seed": 0,  # numpy's generators take non-negative seeds
             "max_words": 3,  # SOT, one word, EOT
             "max_frames": 1, "num_thread_reader": 0, "cross_num_hidden_layers": 1, "attention_dim": 1,
-            "epochs": 1, "batch_size": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
+            "epochs": 1, "batch_size": 1, "reference_gpus": 1, "batch_size_val": 1, "coef_lr": 0, "weight_decay": 0,
             "warmup_proportion": 0, "gradient_accumulation_steps": 1, "freeze_layer_num": -1, "n_display": 1,
             "max_grad_norm": 0,  # 0: no clipping
             "holdout_val": 0}

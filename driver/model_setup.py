@@ -58,7 +58,7 @@ def build_model(args, device: torch.device) -> RetrievalModel:
                       attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
                       dllfa_temporal=not args.dllfa_no_temporal, temporal_centering=args.temporal_centering,
                       dllfa_fusion=None if args.dllfa_fusion == "learned" else float(args.dllfa_fusion))
-    model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb)
+    model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb, reference_gpus=args.reference_gpus)
     frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)
     if frozen:
         LOG.info("froze %d CLIP tensors (--freeze_layer_num %d)", frozen, args.freeze_layer_num)

@@ -18,8 +18,9 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 
+from dataloaders.loader_workers import clip_loader
 from dataloaders.retrieval_datasets import TrainPairDataset, collate_batch
 from dataloaders.twin_batch_sampler import TwinBatchSampler
 from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_all_twins, twin_families
@@ -76,9 +77,9 @@ def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: Dis
     else:
         sampler = DistributedSampler(train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                      seed=args.seed, drop_last=True)
-    loader = DataLoader(train_set, batch_size=args.batch_size // ctx.world_size, sampler=sampler,
-                        num_workers=args.num_thread_reader, collate_fn=collate_batch, drop_last=True,
-                        pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)
+    loader = clip_loader(train_set, train_set.spec, args.batch_size // ctx.world_size, args.num_thread_reader,
+                         sampler=sampler, collate_fn=collate_batch, drop_last=True,
+                         pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)
     if len(loader) == 0:
         raise InputError(f"{len(train_set)} training pairs are fewer than one global batch of {args.batch_size}")
     return train_set, sampler, loader

@@ -7,7 +7,7 @@
 #   NNODES           nodes (default 1); NODE_RANK (default 0)
 #   MASTER_ADDR      rendezvous host (default 127.0.0.1); MASTER_PORT (default 29500)
 #   CLIP_CHECKPOINT  CLIP weights: an open_clip pretrained tag of CLIP_NAME (default openai: OpenAI's weights,
-#                    downloaded once into ~/.cache/clip, README "CLIP weights") or a file (.pt / .safetensors);
+#                    downloaded once into ~/.cache/clip, docs/clip_weights.md) or a file (.pt / .safetensors);
 #                    set but empty: none, e.g. for eval.sh, whose --init_model holds all the weights
 #   CACHE_DIR        where tags are downloaded to (--cache_dir; default ~/.cache/clip, or $XDG_CACHE_HOME/clip)
 #   CLIP_NAME        CLIP architecture (default ViT-B/32)
@@ -37,11 +37,13 @@ MODEL_ARGS=(--pretrained_clip_name "$CLIP_NAME" --sim_header "$HEAD")
 LAUNCHER="$(basename "$0" .sh)"
 OUTPUT_DIR="${OUTPUT_DIR:-$REPO/runs/${LAUNCHER}_${HEAD}}"
 
-# recipe WORDS FRAMES XPOOL_LR XPOOL_CLIP_COEF: the published recipe of $HEAD for the dataset
-# (README "Recipe card") into the array RECIPE, which a launcher passes before its extra flags.
+# recipe WORDS FRAMES XPOOL_LR XPOOL_CLIP_COEF GPUS: the published recipe of $HEAD for the dataset
+# (docs/recipe.md) into the array RECIPE, which a launcher passes before its extra flags.
 # meanP, seqTransf, dllfa: CLIP4Clip's (ArrowLuo/CLIP4Clip README.md:96-179): BertAdam on fp16 CLIP,
 #   embeddings frozen, global batch 128, 5 epochs, lr 1e-4, CLIP at 1e-4 x 1e-3, WORDS tokens,
-#   FRAMES frames from the first to the last.
+#   FRAMES frames from the first to the last, and CLIP's gradient / GPUS, the GPU count of the
+#   published command (--nproc_per_node: 4 for MSR-VTT, MSVD, LSMDC; 8 for DiDeMo), which its
+#   gather gives whatever number of GPUs runs it here (--reference_gpus).
 # xpool: X-Pool's (layer6ai-labs/xpool README.md:73-76, config/all_config.py:18-46): its AdamW,
 #   batch 32, 5 epochs, new parameters at XPOOL_LR, CLIP at 1e-6 (XPOOL_LR x XPOOL_CLIP_COEF),
 #   77 tokens (its tokenizer's limit), the middle frame of FRAMES equal segments.
@@ -51,7 +53,7 @@ recipe() {
             --max_frames "$2" --slice_framepos uniform)
   else
     RECIPE=(--optimizer clip4clip --freeze_layer_num 0 --batch_size 128 --epochs 5 --lr 1e-4 --coef_lr 1e-3
-            --max_words "$1" --max_frames "$2" --slice_framepos linspace)
+            --max_words "$1" --max_frames "$2" --slice_framepos linspace --reference_gpus "$5")
   fi
 }
 

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from tests.support.annotation_sets import write_frame_folder, write_msrvtt
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_an_offline_launcher_run_is_one_line_and_exit_status_2(tmp_path):
     offline = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "",
                "NO_PROXY": ""}

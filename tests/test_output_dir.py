@@ -9,8 +9,9 @@ import pytest
 
 import main_task_retrieval
 from driver.checkpoints import load_checkpoint
-from tests.support.driver_runs import (driver_args, eval_args, evaluated_metrics, read_jsonl, synthetic,  # noqa: F401
-                                       trained_run)
+from tests.support.driver_runs import driver_args, eval_args, evaluated_metrics, read_jsonl, trained_run
+
+pytestmark = pytest.mark.slow  # every test runs the driver end to end
 
 
 @pytest.fixture(scope="module")
