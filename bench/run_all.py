@@ -1,11 +1,11 @@
 """`make bench`: run the benchmarks at sizes that finish in minutes on a 2-core CPU and write
-bench/results.json, bench/results.md and bench/optimizer_step.md (scripts/sync_readme.py pastes
-them into the README: the performance section and the recipe card's effective-step table).
+results.json, results.md and optimizer_step.md into --output_dir (runs/bench; `make docs` copies
+them to bench/ and pastes them into docs/performance.md and the recipe card's effective-step table).
 
-    python -m bench.run_all [--quick] [--only optimizer_step]
+    python -m bench.run_all [--quick] [--only optimizer_step] [--output_dir runs/bench]
 
 Each benchmark runs in its own process with --json; its JSON is kept whole in results.json,
-and the markdown files show the numbers the README is about. `--only NAME` reruns one benchmark
+and the markdown files show the numbers the docs are about. `--only NAME` reruns one benchmark
 and keeps the others' results from results.json.
 """
 import argparse
@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from bench import optimizer_step
+from bench import optimizer_step, optimizer_time
 from bench.machine import cpu_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,7 +41,8 @@ def markdown(results: dict) -> str:
              f"{machine['date']}.", ""]
     evals = results["eval_similarity"]
     lines += ["**Evaluation scoring** (`bench/eval_similarity.py`): the pairwise part only, on cached text and "
-              "video sides, D=512, T=12, L=32; floor = one `[Nt*L, D] x [D, Nv*T]` product in the same run.", "",
+              "video sides, D=512, T=12, L=32; floor = one `[R, D] x [D, Nv*T]` product over the R real word rows "
+              "(every word is real here: R = Nt*L) in the same run.", "",
               "| head | texts x videos | path | seconds | x floor | peak MB | sides s |", "|---|---|---|---:|---:|---:|---:|"]
     for case in evals["cases"]:
         lines.append(f"| {case['head']} | {case['n_texts']} x {case['n_videos']} | {case['path']} | "
@@ -71,6 +72,8 @@ def markdown(results: dict) -> str:
               f"{train['frames']} | {train['precision']} | {train['workers']} | {train['clips_per_s']:.1f} | "
               f"{train['step_seconds']:.3f} | {100 * train['data_wait_share']:.1f}% | "
               f"{train['flops_per_clip'] / 1e9:.2f} | {train['mfu'] if train['mfu'] is not None else 'n/a (CPU)'} |"]
+    if "optimizer_time" in results:  # a results.json of a run without it has none
+        lines += ["", optimizer_time.markdown(results["optimizer_time"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -83,6 +86,7 @@ def benchmarks(quick: bool) -> dict:
         "train_step": ("bench.train_step", ["--model", "tiny", "--batch_size", "32", "--frames", "12",
                                             "--steps", "10" if quick else "30", "--workers", "1"]),
         "optimizer_step": ("bench.optimizer_step", ["--steps", "20"] if quick else []),
+        "optimizer_time": ("bench.optimizer_time", ["--steps", "5"] if quick else []),
     }
 
 
@@ -90,8 +94,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer rounds (a smoke run)")
     parser.add_argument("--only", choices=sorted(benchmarks(False)), help="rerun this benchmark only")
+    parser.add_argument("--output_dir", default=os.path.join(REPO, "runs", "bench"),
+                        help="where results.json, results.md and optimizer_step.md go (default: %(default)s)")
     args = parser.parse_args(argv)
-    results_path = os.path.join(HERE, "results.json")
+    os.makedirs(args.output_dir, exist_ok=True)
+    results_path = os.path.join(args.output_dir, "results.json")
     if args.only:
         if not os.path.isfile(results_path):
             raise SystemExit(f"--only keeps the other benchmarks' results from {results_path}: run them all first")
@@ -107,10 +114,10 @@ def main(argv=None) -> int:
     with open(results_path, "w") as handle:
         json.dump(results, handle, indent=2)
     table = markdown(results)
-    with open(os.path.join(HERE, "results.md"), "w") as handle:
+    with open(os.path.join(args.output_dir, "results.md"), "w") as handle:
         handle.write(table)
     steps = optimizer_step.markdown(results["optimizer_step"])
-    with open(os.path.join(HERE, "optimizer_step.md"), "w") as handle:
+    with open(os.path.join(args.output_dir, "optimizer_step.md"), "w") as handle:
         handle.write(steps)
     print(table + "\n" + steps)
     return 0

@@ -10,6 +10,7 @@ with its message at the end of that phase instead of leaving the others in the n
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from dataloaders.loader_workers import clip_loader
 from dataloaders.retrieval_datasets import collate_batch
 from driver.process_group import DistributedContext, shard_range
 from modules.collectives import failing_together, gather_uneven
@@ -50,8 +51,8 @@ def similarity_matrix(model: RetrievalModel, split, video_dataset, tokenizer: Ca
     show = ctx.is_main
     captions = [split.captions[i] for i in shard_range(len(split.captions), ctx.rank, ctx.world_size)]
     videos = Subset(video_dataset, list(shard_range(len(video_dataset), ctx.rank, ctx.world_size)))
-    loader = DataLoader(videos, batch_size=batch_size, num_workers=num_workers,
-                        collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
+    loader = clip_loader(videos, video_dataset.spec, batch_size, num_workers,
+                         collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
     with failing_together("encoding its videos"):
         frames, video_mask = encode_videos(model, loader, ctx.device, show, video_dataset.spec.max_frames)
     frames, video_mask = gather_uneven(frames), gather_uneven(video_mask)

@@ -8,7 +8,7 @@ unit-norm ordered frames f_t (t real):
     v_x = sum_t a_t W LN_k(f_t)      W = I at init (X-Pool style: no residual, LN'd values)
     score(x, video) = cos(x, v_x)
 
-Why the LayerNorms and the starting values (README, "The DLLFA head"; issue 12): x and f_t are
+Why the LayerNorms and the starting values (docs/method.md): x and f_t are
 unit vectors, |entry| ~ 1/sqrt(D), so with default `nn.Linear` init the logits of a D=512 head
 start ~1e-3 apart and Adam at lr 1e-4 barely moves them. Three choices make attention learn
 at CLIP's width and the recipe's rate:

@@ -2,7 +2,7 @@
 # DiDeMo paragraph-to-video retrieval (all descriptions of a video joined), 64 words, 64 frames.
 #   DATA_ROOT: folder with train_data.json, val_data.json, test_data.json
 #   FRAMES:    frames folder from preprocess/extract_frames.py (default $DATA_ROOT/frames)
-# The recipe follows HEAD (README "Recipe card"); other settings (GPUs, nodes, CLIP weights, head): see
+# The recipe follows HEAD (docs/recipe.md); other settings (GPUs, nodes, CLIP weights, head): see
 # scripts/launch.sh. Extra flags pass through and win,
 # e.g. `HEAD=meanP scripts/train_didemo.sh --epochs 1`.
 set -euo pipefail

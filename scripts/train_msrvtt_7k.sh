@@ -2,7 +2,7 @@
 # MSR-VTT, 7k training videos (MSRVTT_train.7k.csv), evaluated on 1k-A.
 #   DATA_ROOT: folder with MSRVTT_data.json, MSRVTT_train.7k.csv, MSRVTT_JSFUSION_test.csv
 #   FRAMES:    frames folder from preprocess/extract_frames.py (default $DATA_ROOT/frames)
-# The recipe follows HEAD (README "Recipe card"); other settings (GPUs, nodes, CLIP weights, head): see
+# The recipe follows HEAD (docs/recipe.md); other settings (GPUs, nodes, CLIP weights, head): see
 # scripts/launch.sh. Extra flags pass through and win,
 # e.g. `HEAD=meanP scripts/train_msrvtt_7k.sh --epochs 1`.
 set -euo pipefail

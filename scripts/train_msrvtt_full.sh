@@ -2,7 +2,7 @@
 # MSR-VTT official split: train 6,513 / validate 497 (model selection) / test 2,990 x 20 captions.
 #   DATA_ROOT: folder with MSRVTT_data.json
 #   FRAMES:    frames folder from preprocess/extract_frames.py (default $DATA_ROOT/frames)
-# The recipe follows HEAD (README "Recipe card"); other settings (GPUs, nodes, CLIP weights, head): see
+# The recipe follows HEAD (docs/recipe.md); other settings (GPUs, nodes, CLIP weights, head): see
 # scripts/launch.sh. Extra flags pass through and win,
 # e.g. `HEAD=meanP scripts/train_msrvtt_full.sh --epochs 1`.
 set -euo pipefail

@@ -1,6 +1,8 @@
 import os
 import socket
 
+import pytest
+
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -50,6 +52,7 @@ def _worker(rank, world, port, results):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_gathers_across_two_gloo_processes():
     manager = mp.Manager()
     results = manager.dict()

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from bench.naive_heads import layer_norm, naive_level, unit
 import modules.frame_attention_pooling as fap
+from bench.naive_heads import layer_norm, naive_level, unit
 from modules.frame_attention_pooling import (CPU_CHUNK_BYTES, TEMPORARIES, FrameAttentionPooling, chunk_budget_bytes,
                                              plan_chunks, pooled_similarity)
 

@@ -2,11 +2,12 @@ import pytest
 import torch
 
 import modules.frame_attention_pooling as fap
+from bench.naive_heads import naive_similarity
 from modules.contrastive_loss import symmetric_infonce
 from modules.errors import InputError
 from modules.frame_attention_pooling import FrameAttentionPooling
 from modules.retrieval_heads import HEAD_NAMES, build_head
-from bench.naive_heads import naive_similarity, random_inputs
+from tests.support.head_inputs import random_inputs
 
 DIM, FRAMES, WORDS, ATTENTION = 32, 6, 7, 8
 CONFIGS = {
