@@ -11,7 +11,7 @@ import pytest
 import main_task_retrieval
 from driver.checkpoints import adopt_checkpoint_flags
 from driver.flags import build_parser, explicit_flags, get_args
-from tests.support.driver_runs import evaluated_metrics, synthetic, trained_run  # noqa: F401
+from tests.support.driver_runs import evaluated_metrics, trained_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Non-default flags that change what the model computes or sees on the 4-frame synthetic videos.

@@ -12,7 +12,7 @@ from dataloaders.retrieval_split import split_from_pairs
 from driver import evaluate
 from driver.selection import check_held_out_videos
 from modules.errors import InputError
-from tests.support.driver_runs import driver_args, eval_args, synthetic  # noqa: F401
+from tests.support.driver_runs import driver_args, eval_args
 
 
 @pytest.fixture
