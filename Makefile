@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo ablations bench feature-bench gpu-wheels
+.PHONY: setup test demo ablations bench feature-bench docs gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -15,25 +15,28 @@ $(VENV)/.installed: requirements.txt
 test: setup
 	$(PY) -m pytest -q tests
 
-# Synthetic dataset -> frames -> train dllfa, meanP and seqTransf from scratch -> table, figures, README.
+# The commands that produce results write under runs/ only (ignored by git); `make docs` is the
+# one step that copies them into the repository and pastes them into README.md and docs/.
+
+# Synthetic dataset -> frames -> train dllfa, meanP and seqTransf from scratch -> runs/demo/ (table, figures).
 demo: setup
 	bash scripts/demo.sh
-	$(PY) scripts/sync_readme.py
 
-# Every head and DLLFA ablation on the pixel demo and on the feature-level benchmark -> one table -> README.
+# Every head and DLLFA ablation on the pixel demo and on the feature-level benchmark -> runs/ablations/ablations.md.
 ablations: setup
 	bash scripts/ablations.sh
-	$(PY) scripts/sync_readme.py
 
-# Benchmarks at CPU sizes -> bench/results.{md,json}, bench/optimizer_step.md -> README (performance, recipe card).
+# Benchmarks at CPU sizes -> runs/bench/results.{md,json}, runs/bench/optimizer_step.md.
 bench: setup
 	$(PY) -m bench.run_all
-	$(PY) scripts/sync_readme.py
 
-# Every head trained on generated CLIP-width features -> bench/feature_level_results.{md,json} -> README.
+# Every head trained on generated CLIP-width features -> runs/feature_level/results.{md,json}.
 feature-bench: setup
 	$(PY) -m bench.feature_level
-	$(PY) scripts/sync_readme.py
+
+# runs/ results -> bench/*.md|json, img/*.png -> the generated sections of README.md and docs/*.md.
+docs: setup
+	$(PY) -m scripts.sync_docs
 
 # Wheels that bench/gpu_check.sh installs on a GPU machine that has PyTorch but not these.
 gpu-wheels: setup

@@ -1,11 +1,11 @@
 """`make bench`: run the benchmarks at sizes that finish in minutes on a 2-core CPU and write
-bench/results.json, bench/results.md and bench/optimizer_step.md (scripts/sync_readme.py pastes
-them into the README: the performance section and the recipe card's effective-step table).
+results.json, results.md and optimizer_step.md into --output_dir (runs/bench; `make docs` copies
+them to bench/ and pastes them into docs/performance.md and the recipe card's effective-step table).
 
-    python -m bench.run_all [--quick] [--only optimizer_step]
+    python -m bench.run_all [--quick] [--only optimizer_step] [--output_dir runs/bench]
 
 Each benchmark runs in its own process with --json; its JSON is kept whole in results.json,
-and the markdown files show the numbers the README is about. `--only NAME` reruns one benchmark
+and the markdown files show the numbers the docs are about. `--only NAME` reruns one benchmark
 and keeps the others' results from results.json.
 """
 import argparse
@@ -94,8 +94,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer rounds (a smoke run)")
     parser.add_argument("--only", choices=sorted(benchmarks(False)), help="rerun this benchmark only")
+    parser.add_argument("--output_dir", default=os.path.join(REPO, "runs", "bench"),
+                        help="where results.json, results.md and optimizer_step.md go (default: %(default)s)")
     args = parser.parse_args(argv)
-    results_path = os.path.join(HERE, "results.json")
+    os.makedirs(args.output_dir, exist_ok=True)
+    results_path = os.path.join(args.output_dir, "results.json")
     if args.only:
         if not os.path.isfile(results_path):
             raise SystemExit(f"--only keeps the other benchmarks' results from {results_path}: run them all first")
@@ -111,10 +114,10 @@ def main(argv=None) -> int:
     with open(results_path, "w") as handle:
         json.dump(results, handle, indent=2)
     table = markdown(results)
-    with open(os.path.join(HERE, "results.md"), "w") as handle:
+    with open(os.path.join(args.output_dir, "results.md"), "w") as handle:
         handle.write(table)
     steps = optimizer_step.markdown(results["optimizer_step"])
-    with open(os.path.join(HERE, "optimizer_step.md"), "w") as handle:
+    with open(os.path.join(args.output_dir, "optimizer_step.md"), "w") as handle:
         handle.write(steps)
     print(table + "\n" + steps)
     return 0

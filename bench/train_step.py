@@ -40,6 +40,7 @@ from dataloaders.video_source import open_video_source
 from driver.flags import PRECISIONS, get_args
 from driver.model_setup import build_model
 from driver.process_group import DEVICES, DistributedContext, init_distributed
+from driver.selection import selection_splits
 from driver.trainer import Trainer
 from modules.clip_backbone import clip_architecture_config
 from modules.collectives import is_distributed
@@ -156,7 +157,8 @@ def measure(options, ctx: DistributedContext, annotations: str, frames_dir: str)
     source = open_video_source(args.features_path)
     splits = {name: source.restrict(split) for name, split in load_retrieval_splits("msrvtt", args.data_path).items()}
     os.makedirs(args.output_dir, exist_ok=True)  # the per-step log
-    trainer = Trainer(args, model, splits, source, CaptionTokenizer(args.max_words), ctx, config={})
+    splits, selection, _ = selection_splits(args, splits)
+    trainer = Trainer(args, model, splits, selection, source, CaptionTokenizer(args.max_words), ctx, config={})
     times = StepTimes(ctx.device)
     trainer.optimizer.step = times.timed_step(trainer.optimizer.step)
     loader = trainer.loader

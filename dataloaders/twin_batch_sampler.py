@@ -5,7 +5,7 @@ other's hardest negatives. Trained from scratch with random batches, a model see
 together too rarely: the two captions ("grows" / "shrinks") are pulled to the same order-blind
 video features and become synonyms, and nothing separates them again. With a family always in
 one batch, each caption has its twins' videos as negatives and each video its twins'
-captions, which is the signal that makes order learnable (`make demo`; README "The demo").
+captions, which is the signal that makes order learnable (`make demo`; docs/demo.md).
 Needs one item per video (`--train_captions one`), so that an item index is a video index.
 """
 from typing import Iterator, List

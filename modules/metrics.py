@@ -1,6 +1,6 @@
 """Retrieval metrics from a text x video similarity matrix.
 
-Conventions (DESIGN.md section 6):
+Conventions (docs/evaluation.md):
 - rows are texts (captions), columns are videos; `caption_video_index[i]` is the video of
   caption i (the diagonal when omitted: one caption per video, e.g. MSR-VTT 1k-A);
 - rank of the ground truth = 1 + number of candidates scored *strictly* higher, so ties are

@@ -2,9 +2,9 @@
 
 Every recipe trains new parameters (the head) at `lr` and CLIP at `lr * coef_lr`, with a
 warmup then cosine schedule applied as a per-step LambdaLR multiplier (so checkpoints and
-`--resume` treat all recipes alike). `--optimizer` picks one (README "Recipe card"):
+`--resume` treat all recipes alike). `--optimizer` picks one (docs/recipe.md):
 
-- `adamw` (DESIGN.md section 5; the CLI default): torch AdamW on fp32 weights, betas (0.9,
+- `adamw` (docs/training.md; the CLI default): torch AdamW on fp32 weights, betas (0.9,
   0.98), eps 1e-6; no weight decay on biases, norms, embeddings, frame positions and
   `logit_scale`; linear warmup from lr/warmup_steps, then cosine to zero.
 - `clip4clip` (ArrowLuo/CLIP4Clip): BertAdam (modules/bert_adam.py) on CLIP's fp16 weights

@@ -10,7 +10,7 @@ its video, which its LayerNorms scale up to unit size, while the residual `F` ke
 It matters when the frames of a video are nearly the same vector: a tiny CLIP trained from
 scratch on the synthetic dataset gives cos 0.99 between the first and last frame of a shape
 moving across the image, so without centring the order signal is 1% of what the transformer
-sees (README, "The demo"). Off by default: the reference formulation, and what CLIP4Clip's
+sees (docs/demo.md). Off by default: the reference formulation, and what CLIP4Clip's
 text-block initialisation was made for.
 
 Initialisation: given a pretrained CLIP text tower of the head's width, its first blocks
@@ -31,7 +31,7 @@ from modules.tensor_ops import masked_mean
 HEAD_WIDTH = 64  # attention head width of a randomly initialised encoder (CLIP's)
 # Random frame positions start at unit scale per dimension, like the features the pre-norm blocks
 # see after LayerNorm: positions 100x weaker (CLIP's own 0.01 init) leave order all but invisible
-# to a model trained from scratch, which then settles on order-blind features (README, "Demo").
+# to a model trained from scratch, which then settles on order-blind features (docs/demo.md).
 RANDOM_POSITION_STD = 1.0
 
 

@@ -2,8 +2,8 @@
 # `make ablations`: every head and DLLFA ablation of scripts/demo_heads.py on the pixel demo
 # (scripts/demo.sh, the same data and settings as `make demo`), then on the feature-level
 # benchmark at CLIP's width (`python -m bench.feature_level`, its defaults but for --output, so that
-# the committed bench/feature_level_results.* stay those of `make feature-bench`), then one table,
-# $ABLATIONS_DIR/ablations.md (README "The demo"), with the command and the wall time of each part.
+# runs/feature_level/ stays that of `make feature-bench`), then one table,
+# $ABLATIONS_DIR/ablations.md (docs/demo.md), with the command and the wall time of each part.
 # Settings (environment): ABLATIONS_DIR (runs/ablations), ABLATION_HEADS (all of scripts/demo_heads.py),
 # FEATURE_LEVEL_ARGS (extra arguments of the feature benchmark; none by default, tests pass tiny
 # sizes), the demo's DEMO_* sizes, PYTHON (.venv/bin/python).

@@ -3,7 +3,7 @@
 # format), extracts frames, trains a tiny CLIP from scratch with each head, evaluates, prints
 # one table and writes $DEMO_DIR/summary.{md,json} and the figures in $DEMO_IMG.
 # Settings (environment):
-#   DEMO_DIR (runs/demo), DEMO_IMG (img), DEMO_HEADS ("dllfa meanP seqTransf"; names of
+#   DEMO_DIR (runs/demo), DEMO_IMG ($DEMO_DIR/img; `make docs` copies runs/demo/img into img/), DEMO_HEADS ("dllfa meanP seqTransf"; names of
 #   scripts/demo_heads.py, e.g. dllfa_frame), DEMO_EPOCHS (20), DEMO_TRAIN_VIDEOS (2000),
 #   DEMO_VAL_VIDEOS (40), DEMO_TEST_VIDEOS (100), DEMO_SEED (42: the training seed; the data is always
 #   generated with seed 0), PYTHON (.venv/bin/python).
@@ -13,7 +13,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 DEMO_DIR="${DEMO_DIR:-runs/demo}"
-DEMO_IMG="${DEMO_IMG:-img}"
+DEMO_IMG="${DEMO_IMG:-$DEMO_DIR/img}"
 DEMO_HEADS="${DEMO_HEADS:-dllfa meanP seqTransf}"
 DEMO_EPOCHS="${DEMO_EPOCHS:-20}"
 DEMO_TRAIN_VIDEOS="${DEMO_TRAIN_VIDEOS:-2000}"
@@ -31,7 +31,7 @@ for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null;
 "$PYTHON" -m preprocess.extract_frames --video_dir "$DATA/synthetic/videos" --output_dir "$DATA/frames" \
   --fps 1 --short_side 32 --workers 2
 
-# Why these settings (README, "The demo"): twin families in one batch; the temporal encoder sees each
+# Why these settings (docs/demo.md): twin families in one batch; the temporal encoder sees each
 # frame minus its video's mean (the tiny CLIP's frames of one video are nearly the same vector); 32
 # words hold the longest caption; one loading process (on 2 cores a DataLoader worker competes with
 # the compute threads).

@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="runs/demo")
     parser.add_argument("--heads", nargs="+", default=["dllfa", "meanP", "seqTransf"], choices=list(DEMO_HEADS))
-    parser.add_argument("--img", default="img", help="folder for the figures")
+    parser.add_argument("--img", default="runs/demo/img", help="folder for the figures")
     args = parser.parse_args(argv)
     content = summary(args.runs, args.heads)
     table = markdown(content)

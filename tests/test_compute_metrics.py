@@ -5,7 +5,7 @@ import numpy as np
 
 from scripts.compute_metrics import main
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "msrvtt_1ka_sim_b32.npy")
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "msrvtt_1ka_sim_b32.npy")
 
 
 def test_published_msrvtt_matrix_gives_the_fixture_values(capsys):

@@ -12,12 +12,20 @@ METRICS = {"R1", "R5", "R10", "MdR", "MnR", "order_contrast"}
 from scripts import demo_heads
 
 
+def git_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.slow
 def test_demo_script_runs_end_to_end_and_writes_the_summary_per_head_and_caption_kind(tmp_path):
-    env = {**os.environ, "PYTHON": sys.executable, "DEMO_DIR": str(tmp_path / "demo"), "DEMO_IMG": str(tmp_path / "img"),
+    env = {**os.environ, "PYTHON": sys.executable, "DEMO_DIR": str(tmp_path / "demo"),
            "DEMO_EPOCHS": "1", "DEMO_TRAIN_VIDEOS": "32", "DEMO_VAL_VIDEOS": "4", "DEMO_TEST_VIDEOS": "10"}
+    env.pop("DEMO_IMG", None)  # the default: the figures go into $DEMO_DIR/img, not into the repository
+    tracked_before = git_status()
     result = subprocess.run(["bash", os.path.join(REPO, "scripts", "demo.sh")], env=env, capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert git_status() == tracked_before  # the demo changes no file of the repository (`make docs` does)
 
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     heads = ("dllfa", "meanP", "seqTransf")  # the default
@@ -39,7 +47,7 @@ def test_demo_script_runs_end_to_end_and_writes_the_summary_per_head_and_caption
     table = (tmp_path / "demo" / "summary.md").read_text()
     assert all(f"| {head} |" in table for head in heads) and table in result.stdout
     for name in ("demo_curves.png", "demo_attention.png", "dllfa_architecture.png"):
-        image = tmp_path / "img" / name
+        image = tmp_path / "demo" / "img" / name
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     for head in heads:
         steps = [json.loads(line) for line in (tmp_path / "demo" / head / "train_steps.jsonl").read_text().splitlines()]

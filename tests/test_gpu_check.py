@@ -12,6 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "bench", "gpu_check.sh")
 
 
+@pytest.mark.slow
 def test_dry_run_times_every_recipe_and_runs_the_launcher(tmp_path):
     env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable}
     result = subprocess.run(["bash", SCRIPT, "--dry"], env=env, capture_output=True, text=True, timeout=300)

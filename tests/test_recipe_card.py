@@ -1,4 +1,4 @@
-"""Every launcher passes the flags of its README "Recipe card" row, for every head of the row, and
+"""Every launcher passes the flags of its row of the recipe card (docs/recipe.md), for every head of the row, and
 the CLI accepts them. The launchers run with a stand-in for python that prints its arguments."""
 import os
 import re
@@ -16,8 +16,8 @@ NOT_RECIPE = {"--do_train", "--datatype", "--msrvtt_split", "--data_path", "--fe
 
 
 def card_section() -> str:
-    with open(os.path.join(REPO, "README.md")) as handle:
-        return handle.read().split("\n## Recipe card\n", 1)[1].split("\n## ", 1)[0]
+    with open(os.path.join(REPO, "docs", "recipe.md")) as handle:
+        return handle.read()
 
 
 def card_rows():
@@ -77,4 +77,4 @@ def test_the_card_shows_the_effective_step_benchmark():
     block = card_section().split("<!-- BEGIN generated: bench/optimizer_step.md -->\n", 1)[1]
     block = block.split("<!-- END generated: bench/optimizer_step.md -->", 1)[0]
     with open(os.path.join(REPO, "bench", "optimizer_step.md")) as handle:
-        assert block == handle.read()  # what `make bench` wrote, pasted by scripts/sync_readme.py
+        assert block == handle.read()  # what `make bench` wrote, pasted by `make docs`

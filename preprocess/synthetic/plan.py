@@ -14,7 +14,7 @@ Families differ by split, because training and measuring need different things:
   that only the event order tells apart (the swap) and one that only the directions of the
   motions tell apart (the events-reversed twin). With time-reversed pairs in train, the order
   of the objects alone told two sequence captions apart, and the demo's tiny CLIP learnt the
-  object order but never the direction of a motion, for every head (README, "The demo").
+  object order but never the direction of a motion, for every head (docs/demo.md).
   A quad has sequence captions only (below), so training captions are sequence captions and
   one-event captions are a kind the model meets at evaluation: relevance without having been
   shown it. Training with one-event captions (in pairs) did not help them on validation.

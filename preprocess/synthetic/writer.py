@@ -4,7 +4,7 @@ Videos are Motion-JPEG (.avi): every frame is compressed on its own, so a frame 
 same wherever it sits in a video, and twins decode to exactly the same frames in another
 order. An inter-frame codec (mp4v) codes most frames as differences from the last key frame
 and loses quality along each group of pictures; the decoded twins then differ in quality
-with time, which leaks the direction of time to any head (DESIGN.md section 8).
+with time, which leaks the direction of time to any head (docs/demo.md).
 """
 import csv
 import json
