@@ -93,12 +93,12 @@ def steps_stage(size: dict, processes: int, device: str, workers: int, data, wor
 def launcher_stage(size: dict, processes: int, device: str, workers: int, data, work: str, env: dict) -> dict:
     output_dir = os.path.join(work, "launcher")
     env = {**env, "PYTHON": sys.executable, "DATA_ROOT": data[0], "FRAMES": data[1], "CLIP_CHECKPOINT": "",
-           "CLIP_NAME": size["model"], "HEAD": "dllfa", "GPUS_PER_NODE": str(processes),
+           "CLIP_NAME": size["model"], "HEAD": "dllfa", "DEVICE": device, "GPUS_PER_NODE": str(processes),
            "MASTER_PORT": str(free_port()), "OUTPUT_DIR": output_dir}
     command = ["bash", os.path.join(REPO, "scripts", "train_msrvtt_9k.sh"), "--epochs", "1",
                "--batch_size", str(size["batch"] * processes), "--max_frames", str(size["frames"]),
                "--num_thread_reader", str(workers), "--batch_size_val", str(size["test_videos"]),
-               "--device", device, "--seed", "0"]
+               "--seed", "0"]
     result = run_stage("launcher", command, env, work)
     if result["status"] == 0:
         with open(os.path.join(output_dir, "metrics.json")) as handle:
