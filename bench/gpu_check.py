@@ -119,12 +119,17 @@ def table(report: dict) -> str:
     steps = report["steps"]
     for run in steps.get("runs", []):
         mfu = "n/a" if run["mfu"] is None else f"{100 * run['mfu']:.1f}%"
+        skipped = run["steps"] - run["optimizer_steps"]  # GradScaler skips the steps whose gradients overflowed
+        optimizer = f"{run['optimizer_seconds']:.3f}" + (f" ({skipped} steps skipped)" if skipped else "")
         lines.append(f"| {run['optimizer']} | {run['precision']} | {run['batch_size']} | {run['clips_per_s']:.1f} | "
                      f"{run['step_seconds']:.3f} | {run['data_seconds']:.3f} | {run['forward_backward_seconds']:.3f} | "
-                     f"{run['optimizer_seconds']:.3f} | {_gib(run['peak_memory_bytes'])} | "
+                     f"{optimizer} | {_gib(run['peak_memory_bytes'])} | "
                      f"{run['flops_per_clip'] / 1e9:.1f} | {mfu} |")
     if steps["status"] != 0:
         lines.append(f"| steps FAILED ({steps['status']}) | | | | | | | | | | |")
+    lines += ["", "Seconds per step; batch: global. MFU = forward + backward FLOPs per clip (torch.utils.flop_counter: "
+                  "2 m n k per matrix product) x clips/s per GPU / the card's dense peak for the products' dtype "
+                  "(fp16 under clip4clip's fp16 CLIP)."]
     launcher = report["launcher"]
     if launcher["status"] == 0:
         t2v = launcher["metrics"]["t2v"]
