@@ -6,8 +6,10 @@ the token level), at MSR-VTT size (1,000 texts x 1,000 videos) and VATEX size (1
 For each head it times `similarity` on cached text/video sides (evaluation computes the sides
 once; their time is reported apart as sides_seconds) and measures its peak memory. Beside it:
 
-- floor_seconds: one plain matrix product [Nt*L, D] x [D, Nv*T] (all words against all
-  frames) in the same run, in row chunks only where its output does not fit --memory_mb;
+- floor_seconds: one plain matrix product [R, D] x [D, Nv*T] (every real word row of every
+  caption against all frames; R = Nt*L here, where every word is real, and the real rows only
+  where captions are padded, as the kernel drops padded words) in the same run, in row chunks
+  only where its output does not fit --memory_mb;
   floor_blocked_seconds: the same product in blocks of FLOOR_BLOCK rows (on a CPU the
   fastest way to run it: each output block stays in cache), the stricter reference;
 - path "naive": bench/naive_heads.py, which materialises every text-conditioned video vector
@@ -128,12 +130,12 @@ def run_case(head_name: str, size: str, path: str, memory_mb: float, device_name
 
 @torch.no_grad()
 def run_floor(size: str, memory_mb: float, device_name: str) -> dict:
-    """Seconds of [Nt*L, D] x [D, Nv*T]: in as few row blocks as memory_mb allows, and in
-    blocks of FLOOR_BLOCK rows."""
+    """Seconds of [R, D] x [D, Nv*T] over the R real word rows of the captions: in as few row
+    blocks as memory_mb allows, and in blocks of FLOOR_BLOCK rows."""
     device = pick_device(device_name)
     n_texts, n_videos = SIZES[size]
-    _, words, _, frames, _ = random_features(n_texts, n_videos, device)
-    rows, columns = words.view(-1, EMBED_DIM), frames.view(-1, EMBED_DIM).T  # [Nt*L, D], [D, Nv*T]
+    _, words, word_mask, frames, video_mask = random_features(n_texts, n_videos, device)
+    rows, columns = words[word_mask], frames[video_mask].T  # [R, D], [D, Nv*T] real rows and frames only
 
     def product(block: int) -> float:
         out = torch.empty(block, columns.shape[1], device=device)
@@ -147,7 +149,8 @@ def run_floor(size: str, memory_mb: float, device_name: str) -> dict:
         return time.perf_counter() - start
 
     fitting = max(1, min(rows.shape[0], int(memory_mb * 2 ** 20 // (4 * columns.shape[1]))))
-    return dict(floor_seconds=product(fitting), floor_blocked_seconds=product(min(FLOOR_BLOCK, rows.shape[0])))
+    return dict(floor_seconds=product(fitting), floor_blocked_seconds=product(min(FLOOR_BLOCK, rows.shape[0])),
+                floor_rows=rows.shape[0])
 
 
 def naive_estimate_mb(head_name: str, size: str) -> float:

@@ -13,7 +13,7 @@
    decay groups (modules/optimization.py RECIPES): BertAdam on CLIP4Clip's fp16 weights (and
    fp16 gradients), BertAdam on fp32 weights, this repository's AdamW (b2 0.98) and X-Pool's
    (b2 0.999). Gradients: fresh Gaussian noise every step with each tensor's measured rms, or
-   with one rms for every tensor (the 1e-3 and 1e-4 rows, as in issue 11).
+   with one rms for every tensor (the 1e-3 and 1e-4 rows).
 3. Printed: the mean |weight change| per step, averaged over the steps and the elements.
 Subsampling changes nothing but the noise of the average: the updates are elementwise. BertAdam's
 per-parameter clip is left out: after the global clip every tensor's norm is below 1 and it does

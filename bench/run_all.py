@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from bench import optimizer_step
+from bench import optimizer_step, optimizer_time
 from bench.machine import cpu_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,7 +41,8 @@ def markdown(results: dict) -> str:
              f"{machine['date']}.", ""]
     evals = results["eval_similarity"]
     lines += ["**Evaluation scoring** (`bench/eval_similarity.py`): the pairwise part only, on cached text and "
-              "video sides, D=512, T=12, L=32; floor = one `[Nt*L, D] x [D, Nv*T]` product in the same run.", "",
+              "video sides, D=512, T=12, L=32; floor = one `[R, D] x [D, Nv*T]` product over the R real word rows "
+              "(every word is real here: R = Nt*L) in the same run.", "",
               "| head | texts x videos | path | seconds | x floor | peak MB | sides s |", "|---|---|---|---:|---:|---:|---:|"]
     for case in evals["cases"]:
         lines.append(f"| {case['head']} | {case['n_texts']} x {case['n_videos']} | {case['path']} | "
@@ -71,6 +72,8 @@ def markdown(results: dict) -> str:
               f"{train['frames']} | {train['precision']} | {train['workers']} | {train['clips_per_s']:.1f} | "
               f"{train['step_seconds']:.3f} | {100 * train['data_wait_share']:.1f}% | "
               f"{train['flops_per_clip'] / 1e9:.2f} | {train['mfu'] if train['mfu'] is not None else 'n/a (CPU)'} |"]
+    if "optimizer_time" in results:  # a results.json of a run without it has none
+        lines += ["", optimizer_time.markdown(results["optimizer_time"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -83,6 +86,7 @@ def benchmarks(quick: bool) -> dict:
         "train_step": ("bench.train_step", ["--model", "tiny", "--batch_size", "32", "--frames", "12",
                                             "--steps", "10" if quick else "30", "--workers", "1"]),
         "optimizer_step": ("bench.optimizer_step", ["--steps", "20"] if quick else []),
+        "optimizer_time": ("bench.optimizer_time", ["--steps", "5"] if quick else []),
     }
 
 

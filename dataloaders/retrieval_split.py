@@ -29,9 +29,6 @@ class RetrievalSplit:
         if len(set(self.video_ids)) != len(self.video_ids):
             raise ValueError(f"{self.dataset} {self.name}: repeated video ids")
 
-    def __len__(self) -> int:
-        return len(self.captions)
-
     def caption_indices_per_video(self) -> List[np.ndarray]:
         """For each video, the indices of its captions (in caption order)."""
         order = np.argsort(self.caption_video_index, kind="stable")

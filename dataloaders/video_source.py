@@ -62,6 +62,10 @@ class VideoSource(ABC):
         """The frames `choose(frame_count)` names, in that order, as [H, W, 3] uint8 RGB;
         unreadable ones are left out with a warning."""
 
+    @abstractmethod
+    def frame_count(self, video_id: str) -> int:
+        """Frames of a video that has some here, as the clip sampling sees them (no frame decoded)."""
+
     def partial_note(self, video_id: str) -> Optional[str]:
         """How much of the video could not be read (a partial extraction), or None."""
         return None
@@ -125,6 +129,9 @@ class FrameFolderSource(VideoSource):
             return "in the manifest but the folder is missing"
         return None
 
+    def frame_count(self, video_id: str) -> int:
+        return self.manifest[video_id].frames
+
     def partial_note(self, video_id: str) -> Optional[str]:
         record = self.manifest[video_id]
         return f"{record.frames} of {record.expected_frames} frames" if record.missing_frames else None
@@ -163,6 +170,11 @@ class RawVideoSource(VideoSource):
         if os.path.getsize(self.paths[video_id]) == 0:
             return "empty video file (0 bytes)"
         return unreadable_reason(self.paths[video_id])
+
+    def frame_count(self, video_id: str) -> int:
+        """From the file's header (a truncated file may give fewer when read)."""
+        with captured_stderr(), VideoFile(self.paths[video_id]) as video:
+            return timeline_frame_count(video.frame_count, video.fps, self.fps)
 
     def _timeline_frames(self, video: VideoFile, native_count: int, choose: FrameChooser):
         """(native indices of the chosen frames in clip order, {native index: BGR frame or None})

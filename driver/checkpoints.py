@@ -18,7 +18,7 @@ are the rules for reusing a checkpoint, so they live here as well.
 """
 import os
 import random
-from typing import Dict, List
+from typing import Dict, List, Set
 
 import numpy as np
 import torch
@@ -66,13 +66,14 @@ def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
         torch.save({**payload, FORMAT_KEY: CHECKPOINT_FORMAT}, temporary)
 
 
-def load_checkpoint(path: str) -> Dict[str, object]:
+def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
     """A checkpoint written by `save_checkpoint` in `CHECKPOINT_FORMAT`, or a plain state dict
-    (every value a tensor: model weights from elsewhere, for `--init_model`)."""
+    (every value a tensor: model weights from elsewhere, for `--init_model`), on the CPU;
+    `mmap`: its tensors stay in the file until read."""
     if not os.path.isfile(path):
         raise InputError(f"checkpoint not found: {path}")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:
         raise InputError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
@@ -81,6 +82,17 @@ def load_checkpoint(path: str) -> Dict[str, object]:
         found = checkpoint.get(FORMAT_KEY, "none") if isinstance(checkpoint, dict) else "none"
         raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}")
     return checkpoint
+
+
+def checkpoint_config(path: str) -> Dict[str, object]:
+    """The config.json content a checkpoint of this repository records ({} for a plain state
+    dict), read without loading its tensors."""
+    try:
+        checkpoint = load_checkpoint(path, mmap=True)
+    except InputError:  # torch's legacy (not zip) format cannot be mapped; unreadable files say why here
+        checkpoint = load_checkpoint(path)
+    config = checkpoint.get("config")
+    return config if isinstance(config, dict) else {}
 
 
 def training_state(model: nn.Module, optimizer, scheduler, scaler, epoch: int, step: int, steps_per_epoch: int,
@@ -168,6 +180,41 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
             if flag in config and canonical(flag, config[flag]) != canonical(flag, getattr(args, flag))]
 
 
+# Flags that decide what an evaluated model sees: eval-only takes them from the checkpoint's config
+# like the model flags, but one given on the command line with another value is a deliberate
+# override (fewer frames, other words), recorded as such.
+INPUT_FLAGS = ("max_frames", "max_words", "slice_framepos", "eval_frame_order", "precision")
+
+
+def adopt_checkpoint_flags(args, config: Dict, given: Set[str]) -> Dict[str, Dict]:
+    """Set every MODEL_FLAGS and INPUT_FLAGS entry that `config` (an eval-only checkpoint's)
+    records and the command line does not give (`given`) to the recorded value; return the
+    overrides {flag: {"checkpoint": recorded, "used": given}} of the input flags given with
+    another value. A model flag given with another value stays, for `differing_model_flags`
+    to refuse; a plain state dict (empty `config`) leaves every flag as given. A temporal
+    encoder's position table has the checkpoint's --max_frames rows, so more frames than it
+    are an InputError."""
+    overrides = {}
+    for flag in MODEL_FLAGS + INPUT_FLAGS:
+        if flag not in config:
+            continue
+        if flag not in given:
+            setattr(args, flag, config[flag])
+        elif flag in INPUT_FLAGS and getattr(args, flag) != config[flag]:
+            overrides[flag] = {"checkpoint": config[flag], "used": getattr(args, flag)}
+    temporal = args.sim_header == "seqTransf" or (args.sim_header == "dllfa" and not args.dllfa_no_temporal)
+    if "max_frames" in overrides and temporal and args.max_frames > config["max_frames"]:
+        raise InputError(f"--max_frames {args.max_frames}: the temporal encoder of {args.init_model} has positions "
+                         f"for {config['max_frames']} frames (its --max_frames); evaluate with at most that many")
+    return overrides
+
+
+def position_table_frames(args) -> int:
+    """Rows of the temporal encoder's frame position table: --max_frames, or the checkpoint's
+    when eval-only samples fewer frames (an override)."""
+    return args.overrides.get("max_frames", {}).get("checkpoint", args.max_frames)
+
+
 # Flags that may differ between a run and its `--resume`: where the run and its data are (the
 # data itself is checked by its steps per epoch), how fast it runs, what it logs and reports.
 # Every other flag that the checkpoint's config records must match, so that a resumed run
@@ -176,4 +223,4 @@ def differing_model_flags(args, checkpoint: Dict) -> List[str]:
 # checkpoint, and the activation they were trained with (`clip_activation`) must still match.
 RESUMABLE_FLAGS = ("resume", "overwrite_output_dir", "output_dir", "do_eval", "device", "data_path", "features_path",
                    "num_thread_reader", "batch_size_val", "n_display", "sim_memory_mb", "dual_softmax", "save_sim",
-                   "clip_checkpoint", "cache_dir")
+                   "clip_checkpoint", "cache_dir", "tf32")

@@ -1,13 +1,19 @@
 """Sharded evaluation: every rank encodes its share of captions and videos once, the video
 features are gathered, each rank scores its captions against all videos with the pairwise
 head, and the score rows are gathered into the full [captions x videos] matrix.
+
+Any split size works with any number of processes: a rank whose share is empty (more processes
+than videos or captions) contributes empty tensors of the right shape. Each phase of local work
+runs inside `failing_together`, so a failure on one rank (a bad video, say) stops every rank
+with its message at the end of that phase instead of leaving the others in the next gather.
 """
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from dataloaders.loader_workers import clip_loader
 from dataloaders.retrieval_datasets import collate_batch
 from driver.process_group import DistributedContext, shard_range
-from modules.collectives import gather_uneven
+from modules.collectives import failing_together, gather_uneven
 from modules.progress import progress
 from modules.retrieval_model import RetrievalModel, TextFeatures
 from modules.tokenizer import CaptionTokenizer
@@ -24,12 +30,16 @@ def encode_captions(model: RetrievalModel, captions, tokenizer: CaptionTokenizer
 
 
 @torch.no_grad()
-def encode_videos(model: RetrievalModel, loader: DataLoader, device: torch.device, show_progress: bool):
+def encode_videos(model: RetrievalModel, loader: DataLoader, device: torch.device, show_progress: bool,
+                  frames_per_video: int):
     frames, masks = [], []
     for batch in progress(loader, desc="encode videos", disable=not show_progress):
         mask = batch["video_mask"].to(device, non_blocking=True)
         frames.append(model.encode_video(batch["video"].to(device, non_blocking=True), mask))
         masks.append(mask.bool())
+    if not frames:  # an empty shard: fp32 [0, T, D] as encode_video gives, so that it gathers with the rest
+        return (torch.zeros((0, frames_per_video, model.backbone.embed_dim), device=device),
+                torch.zeros((0, frames_per_video), dtype=torch.bool, device=device))
     return torch.cat(frames), torch.cat(masks)  # [Nv_local, T, D], [Nv_local, T]
 
 
@@ -41,14 +51,16 @@ def similarity_matrix(model: RetrievalModel, split, video_dataset, tokenizer: Ca
     show = ctx.is_main
     captions = [split.captions[i] for i in shard_range(len(split.captions), ctx.rank, ctx.world_size)]
     videos = Subset(video_dataset, list(shard_range(len(video_dataset), ctx.rank, ctx.world_size)))
-    loader = DataLoader(videos, batch_size=batch_size, num_workers=num_workers,
-                        collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
-    frames, video_mask = encode_videos(model, loader, ctx.device, show)
+    loader = clip_loader(videos, video_dataset.spec, batch_size, num_workers,
+                         collate_fn=collate_batch, pin_memory=ctx.device.type == "cuda")
+    with failing_together("encoding its videos"):
+        frames, video_mask = encode_videos(model, loader, ctx.device, show, video_dataset.spec.max_frames)
     frames, video_mask = gather_uneven(frames), gather_uneven(video_mask)
-    if captions:
-        text = encode_captions(model, captions, tokenizer, batch_size, ctx.device, show)
-        rows = model.similarity(text, frames, video_mask).float()  # [Nt_local, Nv]
-    else:
-        rows = frames.new_zeros((0, frames.shape[0]))
+    with failing_together("scoring its captions"):
+        if captions:
+            text = encode_captions(model, captions, tokenizer, batch_size, ctx.device, show)
+            rows = model.similarity(text, frames, video_mask).float()  # [Nt_local, Nv]
+        else:
+            rows = frames.new_zeros((0, frames.shape[0]))
     return gather_uneven(rows).cpu()
 

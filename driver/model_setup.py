@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from driver.checkpoints import position_table_frames
 from driver.flags import PRECISIONS
 from modules.clip_backbone import ClipBackbone
 from modules.clip_weights.download import fetch_pretrained
@@ -50,14 +51,14 @@ def build_model(args, device: torch.device) -> RetrievalModel:
                             activation=args.clip_activation, grad_checkpointing=args.grad_checkpointing,
                             autocast_dtype=PRECISIONS[args.precision])
     pretrained = args.clip_checkpoint is not None  # CLIP4Clip's init copies pretrained text blocks only
-    head = build_head(args.sim_header, embed_dim=backbone.embed_dim, max_frames=args.max_frames,
+    head = build_head(args.sim_header, embed_dim=backbone.embed_dim, max_frames=position_table_frames(args),
                       temporal_layers=args.cross_num_hidden_layers,
                       clip_text_transformer=backbone.clip.transformer if pretrained else None,
                       clip_positional_embedding=backbone.clip.positional_embedding if pretrained else None,
                       attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
                       dllfa_temporal=not args.dllfa_no_temporal, temporal_centering=args.temporal_centering,
                       dllfa_fusion=None if args.dllfa_fusion == "learned" else float(args.dllfa_fusion))
-    model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb)
+    model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb, reference_gpus=args.reference_gpus)
     frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)
     if frozen:
         LOG.info("froze %d CLIP tensors (--freeze_layer_num %d)", frozen, args.freeze_layer_num)

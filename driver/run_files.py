@@ -9,9 +9,9 @@ from typing import Dict, List
 from modules.atomic_file import atomic_path
 from driver.checkpoints import BEST, LAST
 
-# This repository's loggers: "dllfa" (the driver's progress) and the module loggers of its
-# packages (skipped videos, unreadable frames, partial extractions: dataloaders.video_source).
-PROJECT_LOGGERS = ("dllfa", "dataloaders", "modules", "driver", "preprocess")
+# This repository's loggers: "dllfa" (the driver's progress) and the module loggers of dataloaders/
+# (skipped videos, unreadable frames, partial extractions: dataloaders.video_source, .registry).
+PROJECT_LOGGERS = ("dllfa", "dataloaders")
 _handlers: List[logging.Handler] = []  # what the last setup_logging attached to the root logger
 
 

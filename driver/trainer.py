@@ -1,7 +1,7 @@
 """Training in the driver: a `Trainer` holds one run's objects (this rank's loader, the DDP
 wrapper, optimizer, schedule, gradient scaler, evaluators) and runs it: each epoch's steps
-(micro-batches, grad clipping, scheduler, logit-scale clamp), model selection on the validation
-split after each epoch, resumable checkpoints, and the final test evaluation of the best model.
+(micro-batches, grad clipping, scheduler, logit-scale clamp), model selection after each epoch
+(driver/selection.py), resumable checkpoints, and the final test evaluation of the selected model.
 
 A step never waits for the device: its loss and logit scale stay on the device until every
 `--n_display` steps (and at the end of each epoch) the steps since are read in one transfer,
@@ -18,8 +18,9 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 
+from dataloaders.loader_workers import clip_loader
 from dataloaders.retrieval_datasets import TrainPairDataset, collate_batch
 from dataloaders.twin_batch_sampler import TwinBatchSampler
 from dataloaders.twin_pairs import TWIN_PAIRS_FILE, read_all_twins, twin_families
@@ -28,6 +29,7 @@ from driver.checkpoints import (BEST, LAST, best_checkpoint, best_record, differ
 from driver.evaluate import Evaluator, log_report, selection_score
 from driver.process_group import DistributedContext
 from driver.run_files import HISTORY, STEP_LOG, TENSORBOARD, write_config
+from driver.selection import Selection, log_selection
 from modules.collectives import is_distributed
 from modules.errors import InputError
 from modules.optimization import build_optimizer
@@ -75,9 +77,9 @@ def build_train_loader(args, split, source, tokenizer, image_size: int, ctx: Dis
     else:
         sampler = DistributedSampler(train_set, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                      seed=args.seed, drop_last=True)
-    loader = DataLoader(train_set, batch_size=args.batch_size // ctx.world_size, sampler=sampler,
-                        num_workers=args.num_thread_reader, collate_fn=collate_batch, drop_last=True,
-                        pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)
+    loader = clip_loader(train_set, train_set.spec, args.batch_size // ctx.world_size, args.num_thread_reader,
+                         sampler=sampler, collate_fn=collate_batch, drop_last=True,
+                         pin_memory=ctx.device.type == "cuda", persistent_workers=args.num_thread_reader > 0)
     if len(loader) == 0:
         raise InputError(f"{len(train_set)} training pairs are fewer than one global batch of {args.batch_size}")
     return train_set, sampler, loader
@@ -101,20 +103,19 @@ def resume_training(checkpoint: Dict, model, optimizer, scheduler, scaler, steps
 
 class Trainer:
     """One training run: `Trainer(...).run()` trains the epochs that remain (all of them, or those
-    after the checkpoint that `resume_from` holds) and evaluates the best model on the test split."""
+    after the checkpoint that `resume_from` holds), choosing the epoch as `selection` says, and
+    evaluates the selected model on the test split."""
 
-    def __init__(self, args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext,
-                 config: Dict, resume_from: Optional[Dict] = None):
+    def __init__(self, args, model: RetrievalModel, splits, selection: Selection, source, tokenizer,
+                 ctx: DistributedContext, config: Dict, resume_from: Optional[Dict] = None):
         self.args, self.model, self.ctx, self.config = args, model, ctx, config
         image_size = model.backbone.image_size
         self.train_set, self.sampler, self.loader = build_train_loader(args, splits["train"], source, tokenizer,
                                                                        image_size, ctx)
-        self.selection = "val" if "val" in splits else "test"
-        if self.selection == "test":
-            LOG.info("%s has no validation split here: model selection uses the TEST split (as the literature does "
-                     "for MSR-VTT 1k-A); the reported test numbers are therefore not held out", args.datatype)
+        self.selection = selection
+        log_selection(args, selection)
         self.evaluators = {name: Evaluator(args, splits[name], source, tokenizer, image_size, ctx)
-                           for name in {self.selection, "test"}}
+                           for name in {selection.split, "test"} if name}
         self.optimizer, self.scheduler, groups = build_optimizer(
             model, args.lr, args.coef_lr, args.weight_decay, total_steps=args.epochs * len(self.loader),
             warmup_proportion=args.warmup_proportion, recipe=args.optimizer, max_grad_norm=args.max_grad_norm)
@@ -162,9 +163,11 @@ class Trainer:
             if self.writer is not None:
                 self.writer.close()
         load_model_weights(self.model, self.best_path)
-        report = self.evaluators["test"](self.model, output_name="metrics.json")
+        chosen = (self.best.get("selection") or self.selection.record(self.best["epoch"])) if ctx.is_main else {}
+        report = self.evaluators["test"](self.model, output_name="metrics.json", record={"selection": chosen})
         if ctx.is_main:
-            log_report(report, f"final (best {self.selection} checkpoint) test")
+            log_report(report, f"final test (epoch {chosen['epoch']}, selected by {chosen['rule']}"
+                               f"{' on ' + chosen['split'] if 'split' in chosen else ''})")
             LOG.info("metrics written to %s", os.path.join(args.output_dir, "metrics.json"))
 
     def train_epoch(self) -> float:
@@ -240,30 +243,37 @@ class Trainer:
         return losses
 
     def end_epoch(self, mean_loss: float) -> None:
-        """Evaluate on the selection split, log, and write the checkpoints (the best one if improved)."""
-        args, ctx, state = self.args, self.ctx, self.state
-        report = self.evaluators[self.selection](self.model)
+        """Evaluate on the selection split (if any), log, and write the checkpoints (the best one if
+        this epoch is selected: improved, or the last epoch with `--model_selection last`)."""
+        args, ctx, state, selection = self.args, self.ctx, self.state, self.selection
+        report = self.evaluators[selection.split](self.model) if selection.split else {}
         rng_states = [rng_state()]
         if is_distributed():
             rng_states = [None] * ctx.world_size
             dist.all_gather_object(rng_states, rng_state())
         if ctx.is_main:
-            score = selection_score(report)
-            improved = self.best is None or score > self.best["score"]
-            self.best = best_record(state.epoch, score, self.selection, report) if improved else self.best
-            log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
+            score = selection_score(report) if report else None
+            improved = self.best is None or selection.rule == "last" or score > self.best["score"]
+            if improved:
+                self.best = {**best_record(state.epoch, score, selection.split, report),
+                             "selection": selection.record(state.epoch)}
+            if report:
+                log_report(report, f"epoch {state.epoch} mean loss {mean_loss:.4f}, eval")
+            else:
+                LOG.info("epoch %d mean loss %.4f", state.epoch, mean_loss)
             with open(os.path.join(args.output_dir, HISTORY), "a") as handle:
                 handle.write(json.dumps({"epoch": state.epoch, "step": state.step, "loss": mean_loss, **report}) + "\n")
-            for direction in ("t2v", "v2t"):
+            for direction in ("t2v", "v2t") if report else ():
                 for key in ("R1", "R5", "R10", "MdR"):
-                    self.writer.add_scalar(f"{self.selection}/{direction}_{key}", report[direction][key], state.step)
+                    self.writer.add_scalar(f"{selection.split}/{direction}_{key}", report[direction][key], state.step)
             # last first: it records the best epoch, so a kill before the best write loses nothing
             save_checkpoint(self.last_path, training_state(self.model, self.optimizer, self.scheduler, self.scaler,
                                                            state.epoch, state.step, len(self.loader), self.config,
                                                            self.best, rng_states))
             if improved:
                 save_checkpoint(self.best_path, best_checkpoint(self.model.state_dict(), self.config, self.best))
-                LOG.info("new best %s t2v R@1 %.2f at epoch %d -> %s", self.selection, score, state.epoch,
+                LOG.info("selected epoch %d (%s) -> %s", state.epoch,
+                         "the last" if selection.rule == "last" else f"{selection.split} t2v R@1 {score:.2f}",
                          self.best_path)
         if is_distributed():
             dist.barrier()

@@ -3,7 +3,9 @@
 The new content goes to a temporary file next to the target (`.<name>.<random>.tmp`), is
 flushed to disk and renamed over the target. The temporary file is created like `open()`
 creates a file: mode 0666 minus the umask (so a group-readable umask gives group-readable
-checkpoints), or the target's own mode when it already exists. A process killed mid-write
+checkpoints), or the target's own mode when it already exists; the mode is set again after the
+writer is done, because some writers replace the file with their own (safetensors' `save_file`
+writes mode 0600). A process killed mid-write
 leaves a temporary file behind; `remove_stale_temporaries` deletes those of a folder.
 """
 import contextlib
@@ -16,15 +18,28 @@ from typing import List
 _TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")  # `_create_temporary`'s names
 
 
-def _create_temporary(path: str) -> str:
+def _new_sibling(path: str, name_format: str, create) -> str:
+    """Create (`create(new_path)`, failing if it exists) and return a new path next to `path`
+    named `name_format.format(name=<path's name>, random=<8 hex digits>)`."""
     directory, name = os.path.split(os.path.abspath(path))
     while True:
-        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        sibling = os.path.join(directory, name_format.format(name=name, random=secrets.token_hex(4)))
         try:
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
-            return temporary
+            create(sibling)
+            return sibling
         except FileExistsError:
             continue
+
+
+def _create_temporary(path: str) -> str:
+    return _new_sibling(path, ".{name}.{random}.tmp",  # the umask applies
+                        lambda new: os.close(os.open(new, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
+
+
+def new_staging_folder(path: str) -> str:
+    """A new empty folder `.<name>.partial-<random>` next to `path`, to be renamed to it when
+    complete; its mode is what `os.mkdir` gives (0777 minus the umask)."""
+    return _new_sibling(path, ".{name}.partial-{random}", os.mkdir)
 
 
 def _sync_folder(directory: str) -> None:
@@ -45,9 +60,9 @@ def atomic_path(path: str):
     os.makedirs(directory, exist_ok=True)
     temporary = _create_temporary(path)
     try:
+        mode = stat.S_IMODE(os.stat(temporary).st_mode)  # 0666 minus the umask
         yield temporary
-        if os.path.exists(path):
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+        os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else mode)
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)

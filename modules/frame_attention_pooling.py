@@ -34,8 +34,11 @@ the cosine, so the kernel uses unnormalised weights e = exp(logit) (e^T G e = |v
 is what gets clamped at EPS). For the same reason padded frames need no mask: their value rows (and so
 their Gram rows) are zero, and whatever weight they get adds nothing to either sum. Keys are
 centred over each video's real frames (softmax ignores the shift), so the largest logit of
-every pair is >= 0 and exp cannot underflow to all zeros; a chunk whose logits spread past
-exp's range (inf or NaN in e^T G e) is recomputed with the per-pair max subtracted.
+every pair is >= 0 and exp cannot underflow to all zeros. Overflow: under autograd (training)
+every chunk subtracts the per-pair max before exp, so that nothing is read back to the host in
+the training step; without autograd (evaluation) a chunk is computed as is and recomputed with
+the max subtracted only if its logits spread past exp's range (inf or NaN in e^T G e), which
+saves two passes over the [V, T, R] logits. Both give the same cosine up to rounding.
 
 Chunks: texts x videos, sized by `plan_chunks` so that the temporaries of one chunk stay under
 `memory_mb` (on the CPU also under a cache-sized cap: the per-pair passes are memory bound and
@@ -102,7 +105,8 @@ def pooled_scores(rows: torch.Tensor, queries: torch.Tensor, keys: torch.Tensor,
                   gram: torch.Tensor, shift: bool = False) -> torch.Tensor:
     """rows [R, D], queries [R, d], keys [V * T, d], values [V * T, D], gram [V, T, T]
     -> [V, R] x . v_x / |v_x| for every (video, row) pair. Differentiable: the in-place ops only
-    rewrite fresh matmul outputs, and the max shift is detached since the cosine ignores it."""
+    rewrite fresh matmul outputs, and the max shift is detached since the cosine ignores it.
+    shift=False checks e^T G e on the host and recomputes with the shift if it overflowed."""
     videos, frames = gram.shape[:2]
     logits = (keys @ queries.T).view(videos, frames, -1)  # [V, T, R]
     if shift:
@@ -123,6 +127,7 @@ def pooled_similarity(text: PooledText, video: PooledVideos, memory_mb: float) -
     plan = plan_chunks(n_texts, rows_per_text, n_videos, frames, width + text.queries.shape[-1],
                        chunk_budget_bytes(memory_mb, text.rows.device), text.rows.element_size())
     out = text.rows.new_zeros(n_texts, n_videos)
+    shift = torch.is_grad_enabled()  # training: no host check of the overflow
     for t0 in range(0, n_texts, plan.texts):
         chunk = slice(t0, t0 + plan.texts)
         if rows_per_text == 1:  # sentences: one row per text, the pooling is a scaling by its weight
@@ -136,7 +141,7 @@ def pooled_similarity(text: PooledText, video: PooledVideos, memory_mb: float) -
         for v0 in range(0, n_videos, plan.videos):
             part = slice(v0, v0 + plan.videos)
             scores = pooled_scores(rows, queries, video.keys[part].flatten(0, 1), video.values[part].flatten(0, 1),
-                                   video.gram[part])  # [V, R]
+                                   video.gram[part], shift=shift)  # [V, R]
             out[chunk, part] = pool * scores.T if rows_per_text == 1 else pool @ scores.T  # [nt, V]
     return out
 

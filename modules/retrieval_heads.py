@@ -4,14 +4,21 @@
     video = head.video_side(frames, video_mask)         # video-only, cacheable
     sim   = head.similarity(text, video, memory_mb)     # [Nt, Nv] cosine, the only pairwise part
 
+`video_side` is `pool_video(frame_side(frames, mask), mask)`: `frame_side` is the temporal
+encoder (per video, so training runs it on each rank's own videos before the gather and
+evaluation once per video), `pool_video` the head's own pooling and projections.
+
 The same `similarity` serves a training batch (B x B, with autograd) and a full evaluation
 (chunked, temporaries under `memory_mb`). Inputs are raw backbone outputs; padded frames and
 padded words (rows where the mask is 0) are ignored whatever they contain. Heads compute in
-fp32 (fp64 inputs stay fp64) with autocast off, so cosines are exact under mixed precision.
+fp32 (fp64 inputs stay fp64) with autocast off and TF32 off for their own matrix products
+(`full_precision_matmuls`; the backbone and the temporal encoder may use TF32 on a GPU, the
+`--tf32` flag), so cosines are exact under mixed precision.
 Normalisation follows CLIP4Clip: frames are L2-normalised before any pooling and the pooled
 video vector is compared with the sentence by cosine.
 """
-from typing import NamedTuple, Optional
+from contextlib import contextmanager
+from typing import Iterator, NamedTuple, Optional
 
 import torch
 from open_clip.transformer import Transformer
@@ -36,24 +43,52 @@ def _zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(mask[..., None], _full_precision(x), 0.0)
 
 
+@contextmanager
+def full_precision_matmuls() -> Iterator[None]:
+    """fp32 matrix products in full precision (no TF32) inside, whatever the global setting.
+    It scopes the forward: a backward runs later, under the global setting."""
+    matmul = torch.backends.cuda.matmul
+    saved = matmul.fp32_precision
+    matmul.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        matmul.fp32_precision = saved
+
+
 class RetrievalHead(nn.Module):
-    """Shared entry points: clean inputs, autocast off; subclasses implement the encode_* / score."""
+    """Shared entry points: clean inputs, autocast off; subclasses set `temporal` (a
+    TemporalEncoder or None) and implement encode_text / encode_video / score."""
+
+    temporal: Optional[TemporalEncoder]
 
     def text_side(self, sentence: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor):
         """sentence [Nt, D], words [Nt, L, D], word_mask [Nt, L] (words and EOT)."""
-        with torch.autocast(sentence.device.type, enabled=False):
+        with torch.autocast(sentence.device.type, enabled=False), full_precision_matmuls():
             mask = word_mask.bool()
             return self.encode_text(_full_precision(sentence), _zero_padding(words, mask), mask)
 
-    def video_side(self, frames: torch.Tensor, video_mask: torch.Tensor):
-        """frames [Nv, T, D], video_mask [Nv, T] (bool or 0/1)."""
+    def frame_side(self, frames: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
+        """frames [Nv, T, D] -> [Nv, T, D] full precision, zero where padded: the temporal
+        encoder's output, or the frames themselves without one. Per video."""
         with torch.autocast(frames.device.type, enabled=False):
+            mask = video_mask.bool()
+            frames = _zero_padding(frames, mask)
+            return frames if self.temporal is None else self.temporal(frames, mask)
+
+    def pool_video(self, frames: torch.Tensor, video_mask: torch.Tensor):
+        """frames [Nv, T, D] from `frame_side`, video_mask [Nv, T] -> the video side of `score`."""
+        with torch.autocast(frames.device.type, enabled=False), full_precision_matmuls():
             mask = video_mask.bool()
             return self.encode_video(_zero_padding(frames, mask), mask)
 
+    def video_side(self, frames: torch.Tensor, video_mask: torch.Tensor):
+        """frames [Nv, T, D], video_mask [Nv, T] (bool or 0/1)."""
+        return self.pool_video(self.frame_side(frames, video_mask), video_mask)
+
     def similarity(self, text, video, memory_mb: float = DEFAULT_MEMORY_MB) -> torch.Tensor:
         """Cosine scores [Nt, Nv], exact and differentiable (clamped to [-1, 1] against rounding)."""
-        with torch.autocast(video.device.type, enabled=False):
+        with torch.autocast(video.device.type, enabled=False), full_precision_matmuls():
             return self.score(text, video, memory_mb).clamp(-1.0, 1.0)
 
 
@@ -70,8 +105,6 @@ class MeanPoolingHead(RetrievalHead):
         return normalize(sentence)  # [Nt, D]
 
     def encode_video(self, frames, mask) -> torch.Tensor:
-        if self.temporal is not None:
-            frames = self.temporal(frames, mask)
         return normalize(masked_mean(normalize(frames), mask))  # [Nv, D]
 
     def score(self, text, video, memory_mb) -> torch.Tensor:
@@ -143,8 +176,6 @@ class AttentionPoolingHead(RetrievalHead):
         return AttentionText(frame, token)
 
     def encode_video(self, frames, mask) -> AttentionVideo:
-        if self.temporal is not None:
-            frames = self.temporal(frames, mask)
         frames = normalize(frames)  # [Nv, T, D] unit-norm, zero where padded
         mean = masked_mean(frames, mask)  # [Nv, D]
         return AttentionVideo(*(None if level is None else level.video_side(frames, mean, mask)

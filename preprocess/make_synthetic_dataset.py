@@ -52,10 +52,10 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections import Counter
 from typing import Optional
 
+from modules.atomic_file import new_staging_folder
 from modules.errors import InputError
 from preprocess.synthetic.plan import RELATIONS, SPLITS, plan_dataset
 from preprocess.synthetic.writer import write_annotations, write_videos
@@ -133,9 +133,8 @@ def make_synthetic_dataset(output_dir: str, train_videos: int = 400, val_videos:
                          "remove it or choose another --output_dir")
     absolute = os.path.abspath(output_dir)
     os.makedirs(os.path.dirname(absolute), exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(absolute)}.partial-", dir=os.path.dirname(absolute))
+    staging = new_staging_folder(absolute)
     try:
-        os.chmod(staging, 0o755)
         plan = plan_dataset(train_videos, val_videos, test_videos, captions_per_video, event_seconds,
                             tuple(range(min_events, max_events + 1)), swap_share, seed)
         for folder in ("videos", "annotations"):

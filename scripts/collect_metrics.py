@@ -3,8 +3,10 @@
     python -m scripts.collect_metrics runs/*/metrics.json [--output table.md]
 
 A row per file: the run folder, its head (from the run's config.json), dataset and split,
-text-to-video and video-to-text R@1/R@5/R@10/MdR/MnR, and order-contrast accuracy when the
-evaluation had one. Dual-softmax numbers, when present, get rows of their own.
+text-to-video and video-to-text R@1/R@5/R@10/MdR/MnR, order-contrast accuracy when the
+evaluation had one, and the model selection that chose the evaluated epoch ("test" marks numbers
+whose epoch was chosen on the test split itself). Dual-softmax numbers, when present, get rows
+of their own.
 """
 import argparse
 import json
@@ -12,12 +14,23 @@ import os
 import sys
 
 COLUMNS = ["run", "head", "data", "t2v R@1", "R@5", "R@10", "MdR", "MnR",
-           "v2t R@1", "R@5", "R@10", "MdR", "MnR", "order contrast"]
+           "v2t R@1", "R@5", "R@10", "MdR", "MnR", "order contrast", "selected on"]
 
 
 def _direction_cells(metrics):
     return [f"{metrics['R1']:.1f}", f"{metrics['R5']:.1f}", f"{metrics['R10']:.1f}",
             f"{metrics['MdR']:.1f}", f"{metrics['MnR']:.1f}"]
+
+
+def selection_cell(report) -> str:
+    """How the evaluated epoch was chosen (metrics.json "selection"), e.g. "holdout_val (500 videos),
+    epoch 3" or "last epoch (5)"; empty when the file does not say."""
+    selection = report.get("selection")
+    if not selection:
+        return ""
+    if selection["rule"] == "last_epoch":
+        return f"last epoch ({selection['epoch']})"
+    return f"{selection['split']} ({selection['n_videos']} videos), epoch {selection['epoch']}"
 
 
 def table_rows(path: str):
@@ -32,10 +45,12 @@ def table_rows(path: str):
     data = f"{report['dataset']} {report['split']}"
     order = f"{report['order_contrast']:.3f}" if "order_contrast" in report else ""
     name = os.path.basename(run_dir)
-    yield [name, head, data, *_direction_cells(report["t2v"]), *_direction_cells(report["v2t"]), order]
+    selected = selection_cell(report)
+    yield [name, head, data, *_direction_cells(report["t2v"]), *_direction_cells(report["v2t"]), order, selected]
     if "dual_softmax" in report:
         ds = report["dual_softmax"]
-        yield [name + " (dual softmax)", head, data, *_direction_cells(ds["t2v"]), *_direction_cells(ds["v2t"]), ""]
+        yield [name + " (dual softmax)", head, data, *_direction_cells(ds["t2v"]), *_direction_cells(ds["v2t"]), "",
+               selected]
 
 
 def markdown_table(paths) -> str:

@@ -40,7 +40,7 @@ def own_video_attention(args, model, videos: TestVideos, rows: np.ndarray, batch
     video = torch.stack([item["video"] for item in items])
     mask = torch.stack([item["video_mask"] for item in items])
     frames = torch.cat([model.encode_video(video[k:k + batch], mask[k:k + batch]) for k in range(0, len(items), batch)])
-    video_side = head.video_side(frames, mask)
+    video_side = head.pool_video(frames, mask)
     tokenizer = CaptionTokenizer(args.max_words)
     tokens = tokenizer([videos.split.captions[r] for r in rows]).tokens
     text = model.encode_text(tokens)

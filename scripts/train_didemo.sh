@@ -9,6 +9,6 @@ set -euo pipefail
 source "$(dirname "$0")/launch.sh"
 require_env DATA_ROOT
 FRAMES="${FRAMES:-$DATA_ROOT/frames}"
-recipe 64 64 1e-5 0.1  # CLIP4Clip's DiDeMo: 64 words, 64 frames; X-Pool has none: its defaults
+recipe 64 64 1e-5 0.1 8  # CLIP4Clip's DiDeMo: 64 words, 64 frames, 8 GPUs; X-Pool has none: its defaults
 launch --do_train --datatype didemo --data_path "$DATA_ROOT" --features_path "$FRAMES" \
   "${RECIPE[@]}" "$@"

@@ -9,6 +9,6 @@ set -euo pipefail
 source "$(dirname "$0")/launch.sh"
 require_env DATA_ROOT
 FRAMES="${FRAMES:-$DATA_ROOT/frames}"
-recipe 32 12 1e-5 0.1  # X-Pool's MSR-VTT 7k: new parameters at 1e-5
+recipe 32 12 1e-5 0.1 4  # X-Pool's MSR-VTT 7k: new parameters at 1e-5
 launch --do_train --datatype msrvtt --msrvtt_split 7k --data_path "$DATA_ROOT" --features_path "$FRAMES" \
   "${RECIPE[@]}" "$@"

@@ -9,6 +9,6 @@ set -euo pipefail
 source "$(dirname "$0")/launch.sh"
 require_env DATA_ROOT
 FRAMES="${FRAMES:-$DATA_ROOT/frames}"
-recipe 32 12 1e-5 0.1  # no published recipe for this split: CLIP4Clip's, and X-Pool's defaults
+recipe 32 12 1e-5 0.1 4  # no published recipe for this split: CLIP4Clip's MSR-VTT (4 GPUs), and X-Pool's defaults
 launch --do_train --datatype msrvtt --msrvtt_split full --data_path "$DATA_ROOT" --features_path "$FRAMES" \
   "${RECIPE[@]}" "$@"

@@ -3,9 +3,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_ablation_script_writes_one_table_of_both_benchmarks(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "ABLATIONS_DIR": str(tmp_path / "ablations"),
            "ABLATION_HEADS": "meanP dllfa_token", "DEMO_EPOCHS": "1", "DEMO_TRAIN_VIDEOS": "32",

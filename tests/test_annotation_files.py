@@ -1,7 +1,6 @@
 """Bad annotation files as users meet them: non-UTF-8 bytes, spreadsheet re-saves, empty
 splits, MSR-VTT test ids outside the JSON or inside the training list, damaged pickles, and
 DiDeMo's real video names. Each is one InputError naming the dataset, the file and the line."""
-import json
 import os
 import pickle
 import struct
@@ -11,7 +10,7 @@ import pytest
 from dataloaders.builtin_pickle import load_builtin_pickle
 from dataloaders.registry import load_retrieval_splits
 from modules.errors import InputError
-from tests.test_dataset_readers import dataset_folder, rewrite
+from tests.support.annotations import DIDEMO_VAL, dataset_folder, rewrite, write_didemo
 
 
 def load_error(datatype, folder, msrvtt_split="9k") -> str:
@@ -136,34 +135,6 @@ def test_a_plain_pickle_still_loads(tmp_path):
     captions = {"vid_1_5": [["a", "man", "cooks"]], "vid_2_9": [["a", "cat"], ["a", "kitten"]]}
     path.write_bytes(pickle.dumps(captions, protocol=5))
     assert load_builtin_pickle(str(path), "msvd") == captions
-
-
-# DiDeMo's val / test files as LocalizingMoments distributes them: Flickr names whose
-# suffixes include .mts, .m2ts, .3g2 and a bare "."; one video named both "X" and "X.".
-DIDEMO_VAL = [
-    ("26581452@N00_2622373391_8fe6d9a4e0.mov", "a man walks in"),
-    ("71337457@N00_4287163004_62ee8ba7e8.mts", "the baby claps"),
-    ("10133006@N07_3291006584_0f5e0d3e8a.m2ts", "a car passes"),
-    ("26581452@N00_2622373391_8fe6d9a4e0.mov", "he sits down"),
-    ("52338207@N00_5146924734_a6a4b2c1b7.3g2", "the dog barks"),
-    ("89416154@N00_5467232862_4a5de2b2c7.", "kids run to the left"),
-    ("71337457@N00_4287163004_62ee8ba7e8.mts", "the baby laughs"),
-    ("99963443@N00_2373417410_fb3d4c5a3e", "a bird lands"),
-    ("89416154@N00_5467232862_4a5de2b2c7.", "one kid falls"),
-    ("99963443@N00_2373417410_fb3d4c5a3e.", "the bird flies away"),
-]
-
-
-def write_didemo(folder, val_records):
-    os.makedirs(folder, exist_ok=True)
-    for name in ("train", "val", "test"):
-        records = val_records if name != "train" else val_records[:1]
-        moments = [{"description": text, "times": [[0, 1], [1, 1], [0, 1], [0, 0]], "video": video,
-                    "dl_link": "https://www.flickr.com/video_download.gne?id=0", "annotation_id": str(i)}
-                   for i, (video, text) in enumerate(records)]
-        with open(os.path.join(folder, f"{name}_data.json"), "w", encoding="utf-8") as handle:
-            json.dump(moments, handle)
-    return folder
 
 
 def test_didemo_keeps_every_video_of_the_real_files_once(tmp_path):

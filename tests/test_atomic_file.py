@@ -41,6 +41,14 @@ def test_rewriting_keeps_the_mode_of_the_existing_file(tmp_path, umask):
     assert path.read_text() == "two" and mode(path) == 0o640
 
 
+def test_a_writer_that_replaces_the_file_with_its_own_mode_still_gets_the_umasks(tmp_path, umask):
+    umask(0o022)
+    with atomic_path(str(tmp_path / "weights.bin")) as temporary:  # as safetensors' save_file does
+        os.remove(temporary)
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT, 0o600))
+    assert mode(tmp_path / "weights.bin") == 0o644
+
+
 def test_an_error_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "metrics.json"
     write_atomically(str(path), "old")

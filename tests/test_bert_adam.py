@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from modules import bert_adam
 from modules.bert_adam import BertAdam
 from modules.optimization import ClipWarmupCosine
 
@@ -99,3 +100,51 @@ def test_state_keeps_the_weight_dtype_and_survives_a_weights_only_round_trip(tmp
     restored = BertAdam([torch.nn.Parameter(parameter.detach().clone())], lr=1e-3)
     restored.load_state_dict(torch.load(tmp_path / "optimizer.pt", weights_only=True))
     assert torch.equal(next(iter(restored.state.values()))["exp_avg"], state["exp_avg"])
+
+
+def _mixed_parameters(seed: int):
+    """fp16 and fp32 tensors of several shapes, gradients from 1e-5 (the fp16 underflow) to 3 (clipped)."""
+    generator = torch.Generator().manual_seed(seed)
+    shapes = [(64, 48), (48,), (3, 8, 8), (1,), (200,), (16, 16)]
+    params, scales = [], []
+    for index, shape in enumerate(shapes * 2):
+        dtype = torch.float16 if index % 2 == 0 else torch.float32
+        params.append(torch.nn.Parameter((torch.randn(shape, generator=generator) * 0.02).to(dtype)))
+        scales.append([1e-5, 1e-3, 0.05, 3.0][index % 4])
+    return params, scales, generator
+
+
+def _train_mixed(kind, steps: int = 20):
+    params, scales, generator = _mixed_parameters(0)
+    groups = [{"params": params[:7], "lr": 1e-3}, {"params": params[7:], "lr": 1e-4, "weight_decay": 0.0},
+              {"params": [], "lr": 1e-3, "max_grad_norm": 0.0}]
+    groups[2]["params"] = [groups[1]["params"].pop()]  # a group without the per-parameter clip
+    optimizer = kind(groups, weight_decay=0.2, max_grad_norm=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, ClipWarmupCosine(steps, 0.2))
+    for step in range(steps):
+        for index, (parameter, scale) in enumerate(zip(params, scales)):
+            grad = torch.randn(parameter.shape, generator=generator) * scale
+            parameter.grad = None if (step + index) % 7 == 0 else grad.to(parameter.dtype)  # some skip a step
+        optimizer.step()
+        scheduler.step()
+    return params, optimizer
+
+
+def test_list_step_equals_the_per_tensor_rule_bit_for_bit(monkeypatch):
+    """BertAdam's operations over lists of tensors against the same rule applied tensor by tensor
+    (bench/optimizer_time.py's PerTensorBertAdam), 20 steps, fp16 and fp32 weights in three groups,
+    the per-parameter clip engaged and off, the warmup, fp16 underflow, lists cut into chunks."""
+    from bench.optimizer_time import PerTensorBertAdam
+    monkeypatch.setattr(bert_adam, "MAX_CHUNK_ELEMENTS", 1000)  # several chunks per list
+    expected, reference = _train_mixed(PerTensorBertAdam)
+    ours, optimizer = _train_mixed(BertAdam)
+    for mine, theirs in zip(ours, expected):
+        assert mine.dtype == theirs.dtype
+        assert torch.equal(mine, theirs)
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert torch.equal(optimizer.state[mine][key], reference.state[theirs][key])
+    start, _, _ = _mixed_parameters(0)
+    assert all(not torch.equal(p, q) for p, q in zip(ours, start))  # every tensor moved
+    half_state = [optimizer.state[p]["exp_avg_sq"] for p, s in zip(ours, _mixed_parameters(0)[1])
+                  if p.dtype == torch.float16 and s == 1e-5]
+    assert half_state and all(torch.count_nonzero(v) == 0 for v in half_state)  # the underflow regime is in

@@ -140,3 +140,16 @@ def test_architecture_mismatch_names_the_keys(tmp_path):
     assert "does not match the requested architecture" in message
     assert "ln_final.weight (checkpoint (64,) vs model (128,))" in message
     assert "missing from checkpoint: " in message and "transformer.resblocks.2" in message
+
+
+def test_written_safetensors_respect_the_umask(tmp_path):
+    """A group-shared cache: mode 644 under umask 022, 664 under 002 (safetensors itself writes 600)."""
+    previous = os.umask(0o022)
+    try:
+        for mask in (0o022, 0o002):
+            os.umask(mask)
+            path = tmp_path / f"ViT-tiny-{mask:o}.safetensors"
+            write_clip_safetensors(tiny_clip().clip.state_dict(), str(path), "quick_gelu", "test")
+            assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask
+    finally:
+        os.umask(previous)

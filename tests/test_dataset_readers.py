@@ -1,33 +1,12 @@
 import os
 import pickle
-import shutil
 
 import numpy as np
 import pytest
 
 from dataloaders.registry import DATATYPES, load_retrieval_splits
 from modules.errors import InputError
-
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
-
-MSVD_CAPTIONS = {
-    "-4wsuPCjDBc_5_15": [["a", "man", "is", "cooking"], ["someone", "fries", "an", "egg"]],
-    "-7KMZQEsJW4_205_208": [["a", "cat", "sleeps"]],
-    "-8y1Q0rA3n8_108_115": [["a", "boy", "rides", "a", "bike"], ["a", "child", "cycles"], ["kid", "on", "bike"]],
-    "-AwoiGR6c8M_10_14": [["a", "woman", "sings"], ["a", "lady", "is", "singing"]],
-    "-Cv5LsqKUXc_17_25": [["two", "dogs", "fight"]],
-    "unused_0_1": [["not", "in", "any", "list"]],
-}
-
-
-def dataset_folder(tmp_path, datatype):
-    """A copy of the fixture folder that a test may modify (MSVD's pickle written here)."""
-    folder = tmp_path / datatype
-    shutil.copytree(os.path.join(FIXTURES, datatype), folder)
-    if datatype == "msvd":
-        with open(folder / "raw-captions.pkl", "wb") as handle:
-            pickle.dump(MSVD_CAPTIONS, handle, protocol=2)
-    return str(folder)
+from tests.support.annotations import dataset_folder, rewrite
 
 
 def summary(split):
@@ -91,7 +70,7 @@ def test_didemo_joins_a_videos_descriptions_into_one_paragraph(tmp_path):
     assert train.captions[0] == "a girl in a pink shirt walks by the camera zooms in on the cake people clap"
     assert train.caption_video_index.tolist() == [0, 1]
     assert splits["test"].captions == ["the first goal is scored the players celebrate", "a baby laughs"]
-    assert len(splits["val"]) == 1
+    assert len(splits["val"].captions) == 1
 
 
 @pytest.mark.parametrize("datatype", DATATYPES)
@@ -111,14 +90,6 @@ def test_unknown_datatype_split_and_missing_files_are_input_errors(tmp_path):
         load_retrieval_splits("msrvtt", dataset_folder(tmp_path, "msrvtt"), msrvtt_split="8k")
     with pytest.raises(InputError, match="lsmdc: annotation file not found: .*LSMDC16_annos_training.csv"):
         load_retrieval_splits("lsmdc", str(tmp_path))
-
-
-def rewrite(path, old, new):
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    assert old in text
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text.replace(old, new, 1))
 
 
 @pytest.mark.parametrize("datatype, file_name, old, new, expected", [
@@ -181,4 +152,4 @@ def test_files_saved_with_a_byte_order_mark_read_the_same(tmp_path):
             handle.write(text)
     splits = load_retrieval_splits("msrvtt", folder)
     assert summary(splits["train"])[0] == ["video0", "video1", "video2", "video3"]
-    assert len(splits["test"]) == 3
+    assert len(splits["test"].captions) == 3

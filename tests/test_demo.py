@@ -16,6 +16,7 @@ def git_status() -> str:
     return subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.slow
 def test_demo_script_runs_end_to_end_and_writes_the_summary_per_head_and_caption_kind(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "DEMO_DIR": str(tmp_path / "demo"),
            "DEMO_EPOCHS": "1", "DEMO_TRAIN_VIDEOS": "32", "DEMO_VAL_VIDEOS": "4", "DEMO_TEST_VIDEOS": "10"}

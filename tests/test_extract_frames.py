@@ -7,7 +7,7 @@ import pytest
 from dataloaders.frame_layout import read_manifest
 from modules.errors import InputError
 from preprocess.extract_frames import extract_frames, main
-from tests.test_video_decoding import frame_number, write_test_video
+from tests.support.videos import frame_number, write_test_video
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from bench.feature_level.__main__ import main
 from bench.feature_level.generator import KINDS, SampleMaker, World, unit
 from bench.feature_level.probes import attention_stats, uniform_attention
 from bench.feature_level.training import batch_kinds
-from bench.feature_level.variants import before_fix, make_head
+from bench.feature_level.variants import make_head, plain_attention
 
 BATCH = ["one_segment"] * 6 + ["multi_segment"] * 6 + ["order"] * 4
 
@@ -88,10 +88,10 @@ def test_uniform_attention_and_the_formulation_before_the_fix_as_measured(batch)
     head = make_head("dllfa --dllfa_no_temporal", 1, 0).eval()
     with torch.no_grad():
         fixed, uniform = attention_stats(head, batch), attention_stats(uniform_attention(head), batch)
-        before = attention_stats(before_fix(make_head("dllfa --dllfa_no_temporal", 1, 0)).eval(), batch)
+        before = attention_stats(plain_attention(make_head("dllfa --dllfa_no_temporal", 1, 0)).eval(), batch)
     for level in ("sentence", "words"):
         assert uniform[level]["spread"] == 0 and uniform[level]["mass"] == pytest.approx(uniform[level]["uniform"])
-        assert before[level]["spread"] < 0.01  # issue 12: logits ~1e-3 apart at D=512
+        assert before[level]["spread"] < 0.01  # logits ~1e-3 apart at D=512
         assert fixed[level]["spread"] > 0.1 and fixed[level]["mass"] > fixed[level]["uniform"]
 
 
@@ -106,7 +106,7 @@ def test_a_tiny_run_writes_json_and_markdown(tmp_path, capsys):
     assert set(trained) == set(KINDS) and "uniform_attention" in trained["one_segment"]
     assert 0 <= trained["order"]["retrieval"]["order_contrast"] <= 1
     markdown = (tmp_path / "results.md").read_text()
-    assert "| xpool |" in markdown and "| before the fix |" in markdown
+    assert "| xpool |" in markdown and "| no LayerNorm, random q/k start, small W |" in markdown
     assert "wall time" in capsys.readouterr().out
 
 

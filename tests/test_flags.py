@@ -3,7 +3,7 @@ anything is read or trained; the optimizer recipes refuse meaningless combinatio
 import pytest
 
 from driver.checkpoints import differing_model_flags
-from driver.flags import get_args
+from driver.flags import build_parser, get_args
 
 REQUIRED = ["--do_train", "--data_path", "ann", "--features_path", "frames", "--output_dir", "out"]
 
@@ -96,3 +96,18 @@ def test_eval_of_a_clip4clip_checkpoint_needs_clip_in_fp16_too():
         "--optimizer: adamw here, clip4clip in the checkpoint"]
     assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "clip4clip"]), trained) == []
     assert differing_model_flags(get_args(REQUIRED + ["--optimizer", "xpool"]), {"config": {"optimizer": "adamw"}}) == []
+
+
+def test_help_shows_every_default_and_says_whose_recipe_they_are(capsys):
+    parser = build_parser("defaults: the demo's fp32 AdamW recipe; the launchers pass the recipe card's")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    out = capsys.readouterr().out
+    entries = {"--" + chunk.split()[0]: " ".join(chunk.split()) for chunk in out.split("\n  --")[1:]}  # flag: help
+    flags = [action.option_strings[0] for action in parser._actions if "--help" not in action.option_strings]
+    assert sorted(entries) == sorted(flags)
+    assert [flag for flag in flags if "(default: " not in entries[flag]] == []
+    for flag, default in (("seed", 42), ("max_frames", 12), ("optimizer", "adamw"), ("precision", "fp32"),
+                          ("slice_framepos", "uniform"), ("temporal_centering", False), ("weight_decay", 0.2)):
+        assert f"(default: {default})" in entries["--" + flag], flag
+    assert "the launchers pass the recipe card's" in out

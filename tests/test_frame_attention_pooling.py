@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from bench.naive_heads import layer_norm, naive_level, unit
 import modules.frame_attention_pooling as fap
+from bench.naive_heads import layer_norm, naive_level, unit
 from modules.frame_attention_pooling import (CPU_CHUNK_BYTES, TEMPORARIES, FrameAttentionPooling, chunk_budget_bytes,
                                              plan_chunks, pooled_similarity)
 
@@ -99,14 +99,31 @@ def test_weighted_rows_match_the_materialised_reference_in_every_chunking(residu
     assert (len(count_kernel_calls) == 1) == (memory_mb == 1024.0)  # the small budgets really chunk
 
 
-def test_logits_beyond_exp_range_fall_back_to_the_max_shift(count_kernel_calls):
+@pytest.mark.parametrize("autograd", [False, True])
+def test_logits_beyond_exp_range_fall_back_to_the_max_shift(autograd, count_kernel_calls):
+    """Evaluation (no autograd): the chunk overflows, is seen to on the host and recomputed with
+    the shift. Training (autograd): shifted at once, nothing read on the host."""
     level = sharp_level(True, dtype=torch.float32, query_scale=7e3)  # logits spread over ~1e3
     inputs = level_inputs(dtype=torch.float32)
-    fast = fast_level(level, *inputs)
+    with torch.set_grad_enabled(autograd):
+        fast = fast_level(level, *inputs)
     reference = reference_level(level.double(), *(x.double() if x.is_floating_point() else x for x in inputs))
-    assert True in count_kernel_calls
+    assert count_kernel_calls == ([True] if autograd else [False, True])
     assert torch.isfinite(fast).all()
     assert torch.allclose(fast.double(), reference, atol=1e-5)
+
+
+def test_training_scores_read_nothing_on_the_host(monkeypatch):
+    """Under autograd the kernel never turns a tensor into a Python number (a GPU sync)."""
+    level = sharp_level(True)
+    inputs = level_inputs()
+    reads = []
+    for name in ("item", "__bool__", "__float__", "__int__", "tolist"):
+        original = getattr(torch.Tensor, name)
+        monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _f=original, _n=name: reads.append(_n) or _f(self, *a))
+    fast_level(level, *inputs)
+    monkeypatch.undo()
+    assert reads == []
 
 
 def test_a_video_without_real_frames_scores_zero_with_finite_gradients():

@@ -12,25 +12,13 @@ from dataloaders.jpeg_decoding import UnreadableImage, decode_jpeg_rgb
 from dataloaders.native_stderr import captured_stderr
 from dataloaders.video_source import open_video_source
 from preprocess.extract_frames import extract_frames
-from tests.test_video_decoding import frame_number, write_test_video
+from tests.support.videos import damage_entropy_coded_data, frame_number, write_test_video
 
 
 def photo_like_jpeg() -> bytes:
     rng = np.random.default_rng(0)
     image = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (5, 5), 0)
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
-
-
-def damage_entropy_coded_data(data: bytes) -> bytes:
-    """Flip bits in the scan data after the start-of-scan header; markers stay intact."""
-    damaged = bytearray(data)
-    start_of_scan = data.index(b"\xff\xda")
-    scan = start_of_scan + 2 + int.from_bytes(data[start_of_scan + 2:start_of_scan + 4], "big")
-    for position in range(scan + 8, len(data) - 8, 13):
-        if damaged[position] != 0xFF and damaged[position - 1] != 0xFF:  # leave stuffed bytes alone
-            damaged[position] ^= 0x5A
-            damaged[position] = damaged[position] if damaged[position] != 0xFF else 0x11
-    return bytes(damaged)
 
 
 def test_a_jpeg_damaged_inside_its_data_is_refused_with_the_decoders_words(capfd):

@@ -7,12 +7,12 @@ import os
 import re
 import shutil
 
-import main_task_retrieval
-from tests import test_main_task_retrieval
-from tests.test_jpeg_decoding import damage_entropy_coded_data
-from tests.test_truncated_videos import truncate
+import pytest
 
-synthetic = test_main_task_retrieval.synthetic  # the driver tests' fixture: annotations, videos, frames
+import main_task_retrieval
+from tests.support.videos import damage_entropy_coded_data, truncate
+
+pytestmark = pytest.mark.slow  # every test runs the driver end to end
 
 
 def run_main(synthetic, name, features, annotations=None, task="--do_eval"):

@@ -264,6 +264,15 @@ def test_finished_dataset_is_reused_and_other_contents_refused(small_dataset, tm
         make_synthetic_dataset(str(tmp_path / "other"), **SMALL)
 
 
+def test_the_dataset_folder_respects_the_umask(tmp_path):
+    previous = os.umask(0o002)  # a group-shared folder
+    try:
+        data = make_synthetic_dataset(str(tmp_path / "data"), **SMALL)
+    finally:
+        os.umask(previous)
+    assert os.stat(data["output_dir"]).st_mode & 0o777 == 0o775
+
+
 def test_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
     def fail(*args):
         raise KeyboardInterrupt

@@ -15,7 +15,7 @@ from driver.checkpoints import load_checkpoint
 from modules.clip_weights.download import fetch_pretrained
 from tests.support.clip_files import tiny_clip
 from tests.support.clip_registry import WeightsServer, closed_port, openai_style_url, register_tiny_tags
-from tests.test_main_task_retrieval import driver_args, synthetic  # noqa: F401 (a fixture)
+from tests.support.driver_runs import driver_args
 
 
 def tag_run_args(synthetic, output_dir, *extra):
@@ -30,6 +30,7 @@ def offline_openai_tag(tmp_path, monkeypatch):
     return served
 
 
+@pytest.mark.slow
 def test_trains_from_a_tag_in_the_cache_and_eval_refuses_another_activation(synthetic, offline_openai_tag,
                                                                              tmp_path, capsys):
     cache = tmp_path / "cache"

@@ -7,7 +7,7 @@ from dataloaders.retrieval_split import split_from_pairs
 from dataloaders.video_source import open_video_source
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
-from tests.test_video_source import clip_numbers, frames_dir, video_dir  # noqa: F401 (fixtures)
+from tests.support.videos import clip_numbers
 
 PAIRS = [("a", "a red circle moves left"), ("b", "a blue square"), ("a", "a circle"), ("c", "a short clip"),
          ("a", "the red circle again")]
@@ -23,13 +23,13 @@ def split():
     return split_from_pairs("msrvtt", "train", PAIRS)
 
 
-def train_dataset(split, frames_dir, tokenizer, **options):
+def train_dataset(split, sample_frames, tokenizer, **options):
     defaults = dict(max_frames=4, image_size=16)
-    return TrainPairDataset(split, open_video_source(frames_dir), tokenizer, **{**defaults, **options})
+    return TrainPairDataset(split, open_video_source(sample_frames), tokenizer, **{**defaults, **options})
 
 
-def test_training_items_pair_every_caption_with_its_video(split, frames_dir, tokenizer):
-    dataset = train_dataset(split, frames_dir, tokenizer)
+def test_training_items_pair_every_caption_with_its_video(split, sample_frames, tokenizer):
+    dataset = train_dataset(split, sample_frames, tokenizer)
     assert len(dataset) == 5
     item = dataset[3]
     assert set(item) == {"tokens", "video", "video_mask", "caption_index", "video_index"}
@@ -41,8 +41,8 @@ def test_training_items_pair_every_caption_with_its_video(split, frames_dir, tok
     assert clip_numbers(item["video"], item["video_mask"]) == [1]
 
 
-def test_one_caption_per_video_draws_among_its_own_captions(split, frames_dir, tokenizer):
-    dataset = train_dataset(split, frames_dir, tokenizer, captions_per_video="one")
+def test_one_caption_per_video_draws_among_its_own_captions(split, sample_frames, tokenizer):
+    dataset = train_dataset(split, sample_frames, tokenizer, captions_per_video="one")
     assert len(dataset) == 3
     drawn = set()
     for epoch in range(12):
@@ -52,11 +52,11 @@ def test_one_caption_per_video_draws_among_its_own_captions(split, frames_dir, t
         drawn.add(item["caption_index"])
     assert drawn == {0, 2, 4}
     with pytest.raises(InputError, match="captions_per_video must be one of all, one"):
-        train_dataset(split, frames_dir, tokenizer, captions_per_video="random")
+        train_dataset(split, sample_frames, tokenizer, captions_per_video="random")
 
 
-def test_random_offsets_depend_only_on_seed_epoch_and_index(split, frames_dir, tokenizer):
-    dataset = train_dataset(split, frames_dir, tokenizer)
+def test_random_offsets_depend_only_on_seed_epoch_and_index(split, sample_frames, tokenizer):
+    dataset = train_dataset(split, sample_frames, tokenizer)
     first = [clip_numbers(dataset[0]["video"], dataset[0]["video_mask"]) for _ in range(2)]
     assert first[0] == first[1]
     # a: 20 timeline frames, 4 segments of 5 -> one frame per segment, native index 4 * t + 2
@@ -69,13 +69,13 @@ def test_random_offsets_depend_only_on_seed_epoch_and_index(split, frames_dir, t
         seen.add(tuple(numbers))
     assert len(seen) > 1
     dataset.set_epoch(3)
-    resumed = train_dataset(split, frames_dir, tokenizer)
+    resumed = train_dataset(split, sample_frames, tokenizer)
     resumed.set_epoch(3)
     assert torch.equal(dataset[2]["video"], resumed[2]["video"])
 
 
-def test_evaluation_clips_are_segment_middles_in_the_requested_order(split, frames_dir):
-    source = open_video_source(frames_dir)
+def test_evaluation_clips_are_segment_middles_in_the_requested_order(split, sample_frames):
+    source = open_video_source(sample_frames)
     normal = EvalVideoDataset(split, source, max_frames=4, image_size=16)
     reverse = EvalVideoDataset(split, source, max_frames=4, image_size=16, frame_order=1)
     shuffle = EvalVideoDataset(split, source, max_frames=4, image_size=16, frame_order="shuffle")
@@ -97,8 +97,8 @@ def assert_same_batches(first, second):
         assert all(torch.equal(one[key], other[key]) for key in one)
 
 
-def test_dataloader_workers_reproduce_the_single_process_batches(split, frames_dir, tokenizer):
-    dataset = train_dataset(split, frames_dir, tokenizer, frame_order="shuffle")
+def test_dataloader_workers_reproduce_the_single_process_batches(split, sample_frames, tokenizer):
+    dataset = train_dataset(split, sample_frames, tokenizer, frame_order="shuffle")
     loaders = [DataLoader(dataset, batch_size=2, num_workers=workers, collate_fn=collate_batch,
                           persistent_workers=workers > 0) for workers in (0, 2)]
     epochs = []

@@ -2,11 +2,12 @@ import pytest
 import torch
 
 import modules.frame_attention_pooling as fap
+from bench.naive_heads import naive_similarity
 from modules.contrastive_loss import symmetric_infonce
 from modules.errors import InputError
 from modules.frame_attention_pooling import FrameAttentionPooling
 from modules.retrieval_heads import HEAD_NAMES, build_head
-from bench.naive_heads import naive_similarity, random_inputs
+from tests.support.head_inputs import random_inputs
 
 DIM, FRAMES, WORDS, ATTENTION = 32, 6, 7, 8
 CONFIGS = {
@@ -205,3 +206,29 @@ def test_head_names_and_ablation_structure():
 def test_bad_configuration_is_an_input_error(kwargs, message):
     with pytest.raises(InputError, match=message):
         build_head(embed_dim=DIM, max_frames=FRAMES, **kwargs)
+
+
+@pytest.mark.parametrize("config", ["seqTransf", "dllfa"])
+def test_heads_compute_in_full_fp32_under_a_tf32_setting(config):
+    """The global setting (TF32 on a GPU) holds for the temporal encoder; the head's own products
+    (text side, pooling, scores) run with TF32 off, and the setting is restored after."""
+    head = make_head(config)
+    seen = {}
+
+    def recording(name, method):
+        def record(*args, **kwargs):
+            seen[name] = torch.backends.cuda.matmul.fp32_precision
+            return method(*args, **kwargs)
+        return record
+
+    for name in ("encode_text", "encode_video", "score"):
+        setattr(head, name, recording(name, getattr(head, name)))
+    head.temporal.forward = recording("temporal", head.temporal.forward)
+    matmul = torch.backends.cuda.matmul
+    saved, matmul.fp32_precision = matmul.fp32_precision, "tf32"
+    try:
+        fast_similarity(head, *random_inputs(n_texts=2, n_videos=3, frames=FRAMES, words=WORDS, dim=DIM))
+        assert matmul.fp32_precision == "tf32"
+    finally:
+        matmul.fp32_precision = saved
+    assert seen == {"temporal": "tf32", "encode_text": "ieee", "encode_video": "ieee", "score": "ieee"}

@@ -19,7 +19,7 @@ def test_warnings_of_every_logger_and_of_forked_workers_reach_log_txt(tmp_path, 
     setup_logging(str(tmp_path), is_main=True)  # a second run in the same process replaces the handlers
     logging.getLogger("dllfa").info("training 22 pairs")
     logging.getLogger("dataloaders.video_source").warning("msrvtt test: 1 of 6 videos have no frames")
-    logging.getLogger("modules.progress").info("a project info line")
+    logging.getLogger("dataloaders.registry").info("a project info line")
     logging.getLogger("some_library").info("library chatter")
     logging.getLogger("some_library").warning("library warning")
     with warnings.catch_warnings():

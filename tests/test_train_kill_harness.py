@@ -20,8 +20,10 @@ import torch
 
 from driver.run_files import HISTORY, STEP_LOG
 from driver.checkpoints import BEST, LAST, load_checkpoint
-from tests.support.driver_runs import driver_args, read_jsonl, synthetic  # noqa: F401
+from tests.support.driver_runs import driver_args, read_jsonl
 from tests.support.slow_checkpoint_save import run_driver
+
+pytestmark = pytest.mark.slow  # driver runs killed in subprocesses
 
 CHAINS = {
     "A": [("mid", LAST, 1), ("done", LAST, 1), ("mid", LAST, 2), ("written", LAST, 2), ("done", LAST, 2),

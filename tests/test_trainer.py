@@ -12,13 +12,15 @@ import main_task_retrieval
 from driver.checkpoints import load_checkpoint
 from driver.trainer import Trainer
 from modules import retrieval_model
-from tests.support.driver_runs import driver_args, model_state, read_jsonl, step_losses, synthetic  # noqa: F401
+from tests.support.driver_runs import driver_args, model_state, read_jsonl, step_losses
+
+pytestmark = pytest.mark.slow  # every test runs the driver end to end
 
 CLIP4CLIP = ["--optimizer", "clip4clip", "--freeze_layer_num", "0", "--epochs", "2", "--batch_size", "8"]
 
 
 @pytest.fixture(scope="module")
-def clip4clip_run(synthetic):  # noqa: F811
+def clip4clip_run(synthetic):
     output = synthetic["root"] / "clip4clip"
     assert main_task_retrieval.main(driver_args(synthetic, output, *CLIP4CLIP)) == 0
     return output
@@ -36,7 +38,7 @@ def test_clip_trains_in_fp16_and_its_state_goes_through_the_checkpoint(clip4clip
     assert len(optimizer["state"]) == sum(len(group["params"]) for group in optimizer["param_groups"])
 
 
-def test_clip4clip_resume_continues_exactly(synthetic, clip4clip_run, monkeypatch):  # noqa: F811
+def test_clip4clip_resume_continues_exactly(synthetic, clip4clip_run, monkeypatch):
     output = synthetic["root"] / "clip4clip_resumed"
     original = Trainer.train_epoch
     epochs_run = []
@@ -57,7 +59,7 @@ def test_clip4clip_resume_continues_exactly(synthetic, clip4clip_run, monkeypatc
     assert step_losses(output) == step_losses(clip4clip_run)
 
 
-def test_eval_only_in_fp16_reproduces_the_final_metrics(synthetic, clip4clip_run):  # noqa: F811
+def test_eval_only_in_fp16_reproduces_the_final_metrics(synthetic, clip4clip_run):
     output = synthetic["root"] / "clip4clip_eval"
     args = driver_args(synthetic, output, "--optimizer", "clip4clip", "--init_model",
                        str(clip4clip_run / "checkpoint_best.pt"))
@@ -73,7 +75,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAINING_CODE = tuple(os.path.join(REPO, folder) + os.sep for folder in ("driver", "modules"))
 
 
-def test_a_training_step_reads_nothing_back_from_the_device(synthetic, monkeypatch):  # noqa: F811
+def test_a_training_step_reads_nothing_back_from_the_device(synthetic, monkeypatch):
     """11 steps with --n_display 4: the steps themselves read no tensor back to the host (the
     calls made by driver/ and modules/ code are counted) but for the attention kernel's overflow
     check (one per scoring chunk, `pooled_scores`); the losses are read at steps 4, 8 and at the
@@ -116,7 +118,7 @@ def test_a_training_step_reads_nothing_back_from_the_device(synthetic, monkeypat
     assert [entry["step"] for entry in read_jsonl(output, "train_steps.jsonl")] == list(range(1, 12))
 
 
-def test_a_nan_loss_stops_the_run_within_n_display_steps_naming_its_step(synthetic, monkeypatch, capsys):  # noqa: F811
+def test_a_nan_loss_stops_the_run_within_n_display_steps_naming_its_step(synthetic, monkeypatch, capsys):
     original, calls = retrieval_model.symmetric_infonce, []
 
     def diverging_loss(*args):

@@ -15,14 +15,7 @@ from dataloaders.retrieval_split import split_from_pairs
 from dataloaders.video_source import open_video_source
 from modules.errors import InputError
 from preprocess.extract_frames import extract_frames, main
-from tests.test_video_decoding import frame_number, write_test_video
-
-
-def truncate(path, keep):
-    with open(path, "rb") as handle:
-        data = handle.read()
-    with open(path, "wb") as handle:
-        handle.write(data[:int(len(data) * keep)])
+from tests.support.videos import frame_number, truncate, write_test_video
 
 
 @pytest.fixture

@@ -3,39 +3,7 @@ import numpy as np
 import pytest
 
 from dataloaders.video_decoding import VideoFile, VideoReadError, plan_seeks, scan_keyframes
-
-FRAME_WIDTH, FRAME_HEIGHT = 32, 24
-
-
-def frame_color(index):
-    """RGB colour that identifies frame `index` (< 84) after lossy coding (errors up to ~10
-    measured): green carries index % 12 in steps of 18, blue index // 12 in steps of 36."""
-    return 220, 12 + 18 * (index % 12), 20 + 36 * (index // 12)
-
-
-def frame_number(rgb_frame):
-    """Inverse of frame_color, read from the centre of a decoded [H, W, 3] RGB frame (the
-    centre survives resizing and centre crops)."""
-    height, width = rgb_frame.shape[:2]
-    centre = rgb_frame[height // 2 - 2:height // 2 + 2, width // 2 - 2:width // 2 + 2].astype(float)
-    green, blue = centre[..., 1].mean(), centre[..., 2].mean()
-    return int(round((green - 12) / 18)) + 12 * int(round((blue - 20) / 36))
-
-
-def write_test_video(path, frame_count, fps=8.0, fourcc="mp4v"):
-    """A tiny 32 x 24 video: a fixed gradient with a central patch of colour frame_color(i)
-    in frame i. The gradient keeps MPEG-4 from coding every frame as a keyframe (it puts one
-    every 12 frames); MJPG makes every frame a keyframe."""
-    rows, columns = np.mgrid[0:FRAME_HEIGHT, 0:FRAME_WIDTH]
-    background = np.stack([columns * 4, rows * 5, np.full_like(rows, 100)], axis=-1).astype(np.uint8)  # BGR
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (FRAME_WIDTH, FRAME_HEIGHT))
-    assert writer.isOpened()
-    for index in range(frame_count):
-        frame = background.copy()
-        frame[6:18, 10:22] = frame_color(index)[::-1]  # OpenCV writes BGR
-        writer.write(frame)
-    writer.release()
-    return str(path)
+from tests.support.videos import frame_number, write_test_video
 
 
 def all_frames(path):

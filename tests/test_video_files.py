@@ -9,8 +9,8 @@ from dataloaders.registry import load_retrieval_splits
 from dataloaders.video_files import index_videos_by_stem, strip_video_extension
 from dataloaders.video_source import open_video_source
 from preprocess.extract_frames import extract_frames
-from tests.test_annotation_files import DIDEMO_VAL, write_didemo
-from tests.test_video_decoding import write_test_video
+from tests.support.annotations import DIDEMO_VAL, write_didemo
+from tests.support.videos import write_test_video
 
 
 def test_stems_of_camcorder_phone_and_extensionless_names():

@@ -8,46 +8,15 @@ from dataloaders.clip_reading import ClipSpec, read_clip
 from dataloaders.retrieval_split import split_from_pairs
 from dataloaders.video_source import FrameFolderSource, RawVideoSource, open_video_source
 from modules.errors import InputError
-from preprocess.extract_frames import extract_frames
-from tests.test_video_decoding import frame_number, write_test_video
+from tests.support.videos import FRAMES_PER_SECOND, clip_numbers
 
-FRAMES_PER_SECOND = 2.0  # 80 frames at 8 fps -> 20 timeline frames at native indices 2, 6, ..., 78
-
-
-def make_videos(folder):
-    """a: 80 frames (10 s), b: 20 frames in a movie sub-folder, c: 3 frames, empty: 0 bytes."""
-    os.makedirs(os.path.join(folder, "movie"))
-    write_test_video(os.path.join(folder, "a.mp4"), 80)
-    write_test_video(os.path.join(folder, "movie", "b.avi"), 20, fourcc="MJPG")
-    write_test_video(os.path.join(folder, "c.mp4"), 3)
-    open(os.path.join(folder, "empty.mp4"), "wb").close()
-    return folder
-
-
-@pytest.fixture
-def video_dir(tmp_path):
-    return make_videos(str(tmp_path / "videos"))
-
-
-@pytest.fixture
-def frames_dir(video_dir, tmp_path):
-    output = str(tmp_path / "frames")
-    extract_frames(video_dir, output, fps=FRAMES_PER_SECOND, short_side=24)
-    return output
-
-
-def clip_numbers(video, mask):
-    """Frame numbers of the real frames of a clip [T, 3, H, W] uint8 with mask [T]."""
-    return [frame_number(frame.permute(1, 2, 0).numpy()) for frame in video[mask]]
-
-
-def test_the_folder_decides_the_kind_of_source(frames_dir, video_dir, tmp_path):
-    frames = open_video_source(frames_dir)
+def test_the_folder_decides_the_kind_of_source(sample_frames, sample_videos, tmp_path):
+    frames = open_video_source(sample_frames)
     assert isinstance(frames, FrameFolderSource) and frames.kind == "frames"
     assert "pre-extracted frames" in frames.description
-    raw = open_video_source(video_dir, raw_fps=FRAMES_PER_SECOND)
+    raw = open_video_source(sample_videos, raw_fps=FRAMES_PER_SECOND)
     assert isinstance(raw, RawVideoSource) and raw.kind == "videos"
-    assert raw.location("b") == os.path.join(video_dir, "movie", "b.avi")
+    assert raw.location("b") == os.path.join(sample_videos, "movie", "b.avi")
     (tmp_path / "nothing").mkdir()
     with pytest.raises(InputError, match="neither pre-extracted frames"):
         open_video_source(str(tmp_path / "nothing"))
@@ -56,8 +25,8 @@ def test_the_folder_decides_the_kind_of_source(frames_dir, video_dir, tmp_path):
 
 
 @pytest.mark.parametrize("uses_frames", [True, False])
-def test_restrict_skips_videos_without_frames_and_reports_them(frames_dir, video_dir, caplog, uses_frames):
-    source = open_video_source(frames_dir) if uses_frames else open_video_source(video_dir, raw_fps=FRAMES_PER_SECOND)
+def test_restrict_skips_videos_without_frames_and_reports_them(sample_frames, sample_videos, caplog, uses_frames):
+    source = open_video_source(sample_frames) if uses_frames else open_video_source(sample_videos, raw_fps=FRAMES_PER_SECOND)
     split = split_from_pairs("vatex", "test", [("a", "a1"), ("gone", "g1"), ("a", "a2"), ("empty", "e1"), ("b", "b1")])
     with caplog.at_level(logging.WARNING):
         kept = source.restrict(split)
@@ -77,19 +46,24 @@ def test_restrict_skips_videos_without_frames_and_reports_them(frames_dir, video
         source.restrict(split, on_missing="ignore")
 
 
-def test_raw_videos_give_the_frames_that_extraction_stores(frames_dir, video_dir):
+def test_raw_videos_give_the_frames_that_extraction_stores(sample_frames, sample_videos):
     spec = ClipSpec(max_frames=6, image_size=16, slice_framepos="uniform", frame_order="normal", random_offset=False)
     rng = np.random.default_rng(0)
-    from_frames = read_clip(open_video_source(frames_dir), "msrvtt", "a", spec, rng)
-    from_video = read_clip(open_video_source(video_dir, raw_fps=FRAMES_PER_SECOND), "msrvtt", "a", spec, rng)
+    from_frames = read_clip(open_video_source(sample_frames), "msrvtt", "a", spec, rng)
+    from_video = read_clip(open_video_source(sample_videos, raw_fps=FRAMES_PER_SECOND), "msrvtt", "a", spec, rng)
     # 20 timeline frames, 6 segments: middles 1, 5, 8, 11, 15, 18 -> native frames 4 * i + 2
     assert clip_numbers(*from_frames) == clip_numbers(*from_video) == [6, 22, 34, 46, 62, 74]
     assert (from_frames[0].int() - from_video[0].int()).abs().float().mean() < 4  # JPEG vs direct decode
 
 
-def test_a_corrupt_jpeg_is_dropped_from_the_clip_with_a_warning(frames_dir, caplog):
-    source = open_video_source(frames_dir)
-    bad = os.path.join(frames_dir, "frames", "b", "000001.jpg")
+def test_both_sources_count_the_frames_that_sampling_sees(sample_frames, sample_videos):
+    frames, raw = open_video_source(sample_frames), open_video_source(sample_videos, raw_fps=FRAMES_PER_SECOND)
+    assert [frames.frame_count(v) for v in ("a", "b", "c")] == [raw.frame_count(v) for v in ("a", "b", "c")] == [20, 5, 1]
+
+
+def test_a_corrupt_jpeg_is_dropped_from_the_clip_with_a_warning(sample_frames, caplog):
+    source = open_video_source(sample_frames)
+    bad = os.path.join(sample_frames, "frames", "b", "000001.jpg")
     with open(bad, "rb") as handle:
         data = handle.read()
     with open(bad, "wb") as handle:
@@ -102,17 +76,17 @@ def test_a_corrupt_jpeg_is_dropped_from_the_clip_with_a_warning(frames_dir, capl
     assert clip_numbers(video, mask) == [2, 10, 14, 18]
     assert video[4:].eq(0).all()
     for index in range(5):
-        with open(os.path.join(frames_dir, "frames", "b", f"{index:06d}.jpg"), "wb") as handle:
+        with open(os.path.join(sample_frames, "frames", "b", f"{index:06d}.jpg"), "wb") as handle:
             handle.write(b"\xff\xd8 not a jpeg \xff\xd9")
-    with pytest.raises(InputError, match=f"lsmdc b: no readable frame in {os.path.join(frames_dir, 'frames', 'b')}"):
+    with pytest.raises(InputError, match=f"lsmdc b: no readable frame in {os.path.join(sample_frames, 'frames', 'b')}"):
         read_clip(source, "lsmdc", "b", spec, np.random.default_rng(0))
 
 
-def test_an_undecodable_raw_video_names_dataset_id_and_path(video_dir):
-    broken = os.path.join(video_dir, "broken.mp4")
+def test_an_undecodable_raw_video_names_dataset_id_and_path(sample_videos):
+    broken = os.path.join(sample_videos, "broken.mp4")
     with open(broken, "wb") as handle:
         handle.write(b"\x00\x00\x00\x18ftypmp42" + bytes(300))
-    source = open_video_source(video_dir)
+    source = open_video_source(sample_videos)
     spec = ClipSpec(max_frames=4, image_size=16, slice_framepos="uniform", frame_order="normal", random_offset=False)
     with pytest.raises(InputError, match=f"msvd broken: {broken}: cannot be opened as a video"):
         read_clip(source, "msvd", "broken", spec, np.random.default_rng(0))

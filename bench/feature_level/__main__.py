@@ -6,7 +6,7 @@ Seeds: the world (vocabulary) from --seed, the training stream from --seed + 1, 
 pools from --seed + 2, the test pools from --seed + 3. Develop on `--split val`; the committed
 results are the test split with the defaults.
 
-    python -m bench.feature_level                       # the full table (all heads, the fix table)
+    python -m bench.feature_level                       # the full table (all heads, the attention-parts table)
     python -m bench.feature_level --heads dllfa,meanP --no_fix_table --steps 200 --split val --output runs/fl
 """
 import argparse
@@ -28,7 +28,7 @@ from bench.run_all import cpu_name
 from modules.retrieval_heads import RetrievalHead
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIX_HEAD = "dllfa --dllfa_no_temporal"  # the head of the before/after table (issue 12's setting)
+FIX_HEAD = "dllfa --dllfa_no_temporal"  # the head of the attention-parts table
 FIX_PREFIX = "fix: "
 PRINT_EVERY = 100
 SPLIT_SEEDS = {"val": 2, "test": 3}
@@ -37,7 +37,7 @@ SPLIT_SEEDS = {"val": 2, "test": 3}
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", default=",".join(HEADS), help=f"comma-separated, from: {', '.join(HEADS)}")
-    parser.add_argument("--no_fix_table", action="store_true", help="skip the before/after table of the attention fix")
+    parser.add_argument("--no_fix_table", action="store_true", help="skip the table of the attention's parts (LayerNorm, q/k start, W start)")
     parser.add_argument("--steps", type=int, default=1000, help="training steps per head")
     parser.add_argument("--batch_size", type=int, default=64, help="captions (and videos) per training step")
     parser.add_argument("--lr", type=float, default=1e-4, help="the head's learning rate (the recipe's)")
@@ -57,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_heads(args) -> Dict[str, RetrievalHead]:
-    """Every head asked for, then the fix table's variants of FIX_HEAD ("fix: <setting>"); the
+    """Every head asked for, then the attention-parts table's variants of FIX_HEAD ("fix: <setting>"); the
     variant that is today's head reuses FIX_HEAD's run when that head is in the table."""
     heads = {name: make_head(name, args.temporal_layers, args.seed) for name in args.heads.split(",")}
     if not args.no_fix_table:

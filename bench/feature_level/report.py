@@ -54,7 +54,7 @@ def markdown(results: dict) -> str:
     config, stats = results["config"], results["statistics"]
     lines: List[str] = [
         f"`{results['command']}`: {len(results['heads'])} heads"
-        + (f" and {len(results['fix_variants'])} variants of the attention fix" if results["fix_variants"] else "")
+        + (f" and {len(results['fix_variants'])} variants of the attention's parts" if results["fix_variants"] else "")
         + f", each trained for {config['steps']} steps of {config['batch_size']} captions at lr {config['lr']:g} "
         f"(temporal encoder: {config['temporal_layers']} layer(s)), evaluated on the {config['split']} pools "
         f"({config['pool']} captions x {config['pool']} videos per kind); wall time {results['wall_seconds'] / 60:.1f} min "
@@ -83,7 +83,7 @@ def markdown(results: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(_mass(trained[k], "sentence") for k in KINDS) + " | "
                          + " | ".join(_mass(trained[k], "words") for k in KINDS) + " |")
     if results["fix_variants"]:
-        lines += ["", "**Before and after the attention fix** (`dllfa --dllfa_no_temporal`, lr 1e-4, one-segment "
+        lines += ["", "**The attention's LayerNorm and starting values, one at a time** (`dllfa --dllfa_no_temporal`, lr 1e-4, one-segment "
                   "captions): logit spread / mass on the own segment at step 0 -> after training "
                   f"(uniform share {results['fix_variants_uniform_share']:.3f}), and R@1 of the trained model "
                   "against the same model with uniform attention.", "",

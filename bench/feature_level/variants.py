@@ -1,11 +1,12 @@
 """The heads of the benchmark: every head and ablation of the repository, and the attention
-formulation from before the fix, rebuilt from today's modules for the before/after table.
+without its LayerNorms and starting values, built from the repository's modules, for the table
+of what each of the three does.
 
-`before_fix(head)` swaps the LayerNorms before q, k and the word-weight MLP for identities,
+`plain_attention(head)` swaps the LayerNorms before q, k and the word-weight MLP for identities,
 restarts q and k from nn.Linear's default init and the value maps W at N(0, (0.1 / sqrt(D))^2):
-exactly the formulation of the commits before "Attention fix:" (q, k and the MLP on the unit-norm
-rows, W small and random) for DLLFA's residual levels. Its three parts, `without_layernorm`,
-`random_query_key_start` and `small_value_start`, separate the three parts of the fix.
+q, k and the MLP on the unit-norm rows, W small and random, for DLLFA's residual levels. Its
+three parts, `without_layernorm`, `random_query_key_start` and `small_value_start`, take away
+one of the three at a time.
 """
 import math
 from typing import Callable, Dict, Optional
@@ -17,7 +18,7 @@ from modules.frame_attention_pooling import FrameAttentionPooling
 from modules.retrieval_heads import AttentionPoolingHead, RetrievalHead, build_head
 
 EMBED_DIM, FRAMES = 512, 12
-OLD_VALUE_STD = 0.1  # the value map's start before the fix: |W f| ~ 0.1 |f|
+SMALL_VALUE_STD = 0.1  # a small random value map: |W f| ~ 0.1 |f|
 
 # name -> (--sim_header, build_head flags); the same heads and switches as the CLI.
 HEADS: Dict[str, tuple] = {
@@ -39,7 +40,7 @@ def make_head(name: str, temporal_layers: int, seed: int) -> RetrievalHead:
 
 
 def without_layernorm(head: AttentionPoolingHead) -> AttentionPoolingHead:
-    """q, k and the word-weight MLP on the unit-norm rows, as before the fix."""
+    """q, k and the word-weight MLP on the unit-norm rows (no LayerNorm before them)."""
     for level in head.modules():
         if isinstance(level, FrameAttentionPooling):
             level.query_norm, level.key_norm = nn.Identity(), nn.Identity()
@@ -49,7 +50,7 @@ def without_layernorm(head: AttentionPoolingHead) -> AttentionPoolingHead:
 
 
 def random_query_key_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
-    """q and k from nn.Linear's default init (independent, random), as before the fix."""
+    """q and k from nn.Linear's default init (independent, random) instead of one shared start."""
     for level in head.modules():
         if isinstance(level, FrameAttentionPooling):
             level.query.reset_parameters()
@@ -58,15 +59,15 @@ def random_query_key_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
 
 
 def small_value_start(head: AttentionPoolingHead) -> AttentionPoolingHead:
-    """W from N(0, (0.1 / sqrt(D))^2), as before the fix (residual levels)."""
+    """W from N(0, (0.1 / sqrt(D))^2) instead of the identity (residual levels)."""
     with torch.no_grad():
         for level in head.modules():
             if isinstance(level, FrameAttentionPooling):
-                nn.init.normal_(level.value.weight, std=OLD_VALUE_STD / math.sqrt(level.value.in_features))
+                nn.init.normal_(level.value.weight, std=SMALL_VALUE_STD / math.sqrt(level.value.in_features))
     return head
 
 
-def before_fix(head: AttentionPoolingHead) -> AttentionPoolingHead:
+def plain_attention(head: AttentionPoolingHead) -> AttentionPoolingHead:
     return small_value_start(random_query_key_start(without_layernorm(head)))
 
 
@@ -82,12 +83,12 @@ def without_shared_query_key_start(head: AttentionPoolingHead) -> AttentionPooli
     return random_query_key_start(head)
 
 
-# The before/after table: DLLFA without the temporal encoder (as in issue 12), one change at a
-# time; None is the head as built today (the fix: LayerNorm, shared q/k start, W = I).
+# The table of the attention's three parts: DLLFA without the temporal encoder, one part at a
+# time; None is the head as the repository builds it (LayerNorm, shared q/k start, W = I).
 FIX_VARIANTS: Dict[str, Optional[Callable[[AttentionPoolingHead], AttentionPoolingHead]]] = {
-    "before the fix": before_fix,
+    "no LayerNorm, random q/k start, small W": plain_attention,
     "LayerNorm before q, k": layernorm_only,
     "LayerNorm + shared q/k start": without_identity_value_start,
     "LayerNorm + W = I": without_shared_query_key_start,
-    "after the fix: LayerNorm + shared q/k start + W = I": None,
+    "LayerNorm + shared q/k start + W = I (the head)": None,
 }

@@ -1,8 +1,8 @@
 """Read the weights of a TorchScript archive (OpenAI's CLIP `.pt` files) without running it.
 
 `torch.jit.load` compiles the archive's code and runs it: a module's `__setstate__` is
-TorchScript from the file, so loading an archive runs whatever its author wrote (issue 13:
-a crafted archive wrote a file that way). Weights need none of that code. This reader takes
+TorchScript from the file, so loading an archive runs whatever its author wrote (a crafted
+archive can write a file that way). Weights need none of that code. This reader takes
 the archive apart as data.
 
 The format (a zip with one top folder `<name>/`, as `torch.jit.save` writes it):

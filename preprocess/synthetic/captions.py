@@ -11,7 +11,6 @@ Each kind has synonymous phrasings; the first variant is the canonical one.
 """
 from itertools import product
 
-CAPTION_KINDS = ("one_event", "sequence")
 MOTION_PHRASES = {
     "left": ("moves left", "slides to the left", "travels left"),
     "right": ("moves right", "slides to the right", "travels right"),

@@ -49,14 +49,3 @@ class VideoSpec:
         """All RGB frames of the video, uint8 [key_states * fps, size, size, 3]: each key frame held one second."""
         return np.repeat(self.render_key_frames(size), fps, axis=0)
 
-
-def event_blocks(events: tuple) -> list:
-    """(start, stop) key-state index range of each event in a video made of `events`."""
-    bounds = np.cumsum([0] + [len(event.states) for event in events])
-    return [(int(start), int(stop)) for start, stop in zip(bounds[:-1], bounds[1:])]
-
-
-def swap_frames(frames: np.ndarray, events: tuple, fps: int) -> np.ndarray:
-    """The swapped twin's frames from the video's own (rendered once): the event blocks in reverse order."""
-    return np.concatenate([frames[start * fps:stop * fps] for start, stop in event_blocks(events)[::-1]])
-

@@ -1,26 +1,12 @@
-"""Shared by the tests that run the driver (main_task_retrieval.py) end to end: a tiny synthetic
-dataset (22 training videos, 3 test twin pairs, 16 px), the flags of a tiny run, and readers of
-what a run writes."""
+"""Shared by the tests that run the driver (main_task_retrieval.py) end to end on the `synthetic`
+fixture (tests/conftest.py): the flags of a tiny run, and readers of what a run writes."""
 import json
 import os
 
-import pytest
 import torch
 
 import main_task_retrieval
 from driver.checkpoints import load_checkpoint
-from preprocess.extract_frames import extract_frames
-from preprocess.make_synthetic_dataset import make_synthetic_dataset
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    data = make_synthetic_dataset(str(root / "data"), train_videos=22, val_videos=0, test_videos=6,
-                                  captions_per_video=1, size=16, event_seconds=2, min_events=2, max_events=2,
-                                  fps=2, seed=0)
-    extract_frames(data["videos_dir"], str(root / "frames"), fps=1, short_side=16)
-    return {"annotations": data["annotations_dir"], "frames": str(root / "frames"), "root": root}
 
 
 def driver_args(synthetic, output_dir, *extra):
@@ -42,6 +28,13 @@ def eval_args(synthetic, output_dir, *extra):
     args = driver_args(synthetic, output_dir, *extra)
     args[args.index("--do_train")] = "--do_eval"
     return args
+
+
+def evaluated_metrics(output_dir):
+    """An eval-only run's metrics.json without what names the evaluated checkpoint and the
+    input flags given otherwise than it records: the part comparable to a training run's."""
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    return {key: value for key, value in metrics.items() if key not in ("init_model", "overrides")}
 
 
 def model_state(output_dir, name="checkpoint_last.pt"):
