@@ -13,11 +13,7 @@ PAGES = ["README.md"] + sorted(os.path.relpath(path, REPO) for path in glob.glob
 FOLDERS = ("modules", "dataloaders", "driver", "preprocess", "scripts", "bench", "tests", "docs", "img")
 # Paths and modules that another branch creates (the docs name them already).
 # Each entry must be missing: once it exists, the test says so and the entry goes.
-ALLOWED_MISSING = {
-    "scripts.check_dataset", "scripts.cuda_check", "tests/test_eval_only.py", "tests/test_selection.py",  # evalpath
-    "bench.optimizer_time",  # gpuperf
-    "tests/test_layers.py",  # layout
-}
+ALLOWED_MISSING: set = set()
 
 URL = re.compile(r"https?://\S+")
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -10,9 +10,9 @@ import pytest
 from driver.flags import get_args
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Flags every launch passes whatever the recipe: the run's paths, the task and the dataset.
+# Flags every launch passes whatever the recipe: the run's paths, the task, the dataset and the device.
 NOT_RECIPE = {"--do_train", "--datatype", "--msrvtt_split", "--data_path", "--features_path", "--output_dir",
-              "--pretrained_clip_name", "--clip_checkpoint", "--sim_header"}
+              "--pretrained_clip_name", "--clip_checkpoint", "--sim_header", "--device"}
 
 
 def card_section() -> str:
