@@ -93,12 +93,11 @@ def steps_stage(size: dict, processes: int, device: str, workers: int, data, wor
 def launcher_stage(size: dict, processes: int, device: str, workers: int, data, work: str, env: dict) -> dict:
     output_dir = os.path.join(work, "launcher")
     env = {**env, "PYTHON": sys.executable, "DATA_ROOT": data[0], "FRAMES": data[1], "CLIP_CHECKPOINT": "",
-           "CLIP_NAME": size["model"], "HEAD": "dllfa", "GPUS_PER_NODE": str(processes),
+           "CLIP_NAME": size["model"], "HEAD": "dllfa", "DEVICE": device, "GPUS_PER_NODE": str(processes),
            "MASTER_PORT": str(free_port()), "OUTPUT_DIR": output_dir}
     command = ["bash", os.path.join(REPO, "scripts", "train_msrvtt_9k.sh"), "--epochs", "1",
                "--batch_size", str(size["batch"] * processes), "--max_frames", str(size["frames"]),
-               "--num_thread_reader", str(workers), "--batch_size_val", str(size["test_videos"]),
-               "--device", device, "--seed", "0"]
+               "--num_thread_reader", str(workers), "--batch_size_val", str(size["test_videos"]), "--seed", "0"]
     result = run_stage("launcher", command, env, work)
     if result["status"] == 0:
         with open(os.path.join(output_dir, "metrics.json")) as handle:
@@ -120,12 +119,17 @@ def table(report: dict) -> str:
     steps = report["steps"]
     for run in steps.get("runs", []):
         mfu = "n/a" if run["mfu"] is None else f"{100 * run['mfu']:.1f}%"
+        skipped = run["steps"] - run["optimizer_steps"]  # GradScaler skips the steps whose gradients overflowed
+        optimizer = f"{run['optimizer_seconds']:.3f}" + (f" ({skipped} steps skipped)" if skipped else "")
         lines.append(f"| {run['optimizer']} | {run['precision']} | {run['batch_size']} | {run['clips_per_s']:.1f} | "
                      f"{run['step_seconds']:.3f} | {run['data_seconds']:.3f} | {run['forward_backward_seconds']:.3f} | "
-                     f"{run['optimizer_seconds']:.3f} | {_gib(run['peak_memory_bytes'])} | "
+                     f"{optimizer} | {_gib(run['peak_memory_bytes'])} | "
                      f"{run['flops_per_clip'] / 1e9:.1f} | {mfu} |")
     if steps["status"] != 0:
         lines.append(f"| steps FAILED ({steps['status']}) | | | | | | | | | | |")
+    lines += ["", "Seconds per step; batch: global. MFU = forward + backward FLOPs per clip (torch.utils.flop_counter: "
+                  "2 m n k per matrix product) x clips/s per GPU / the card's dense peak for the products' dtype "
+                  "(fp16 under clip4clip's fp16 CLIP)."]
     launcher = report["launcher"]
     if launcher["status"] == 0:
         t2v = launcher["metrics"]["t2v"]

@@ -20,14 +20,15 @@ the `overhead` rows time the same ~300 tensors at one weight each: the per-step 
 not shrink with a faster device (Python, dispatch, and per-tensor kernel launches on a GPU).
 """
 import argparse
+import datetime
 import json
-import os
 import tempfile
 import time
 from typing import Dict, List
 
 import torch
 
+from bench.machine import cpu_name
 from driver.flags import get_args
 from driver.model_setup import build_model
 from modules.bert_adam import CLIP_NORM_EPS, BertAdam
@@ -146,7 +147,8 @@ def run(steps: int, clips: int, frames: int, words: int, repeats: int) -> dict:
     moved = sum(1 for name in grads if not torch.equal(weights_after[name], initial[name]))
     overhead_before = overhead_seconds(PerTensorBertAdam, model, steps)
     overhead_after = overhead_seconds(BertAdam, model, steps)
-    return {"model": "ViT-B-32 (random init, CLIP in fp16) + dllfa", "clips": clips, "frames": frames,
+    return {"model": "ViT-B-32 (random init, CLIP in fp16) + dllfa", "cpu": cpu_name(),
+            "date": datetime.date.today().isoformat(), "clips": clips, "frames": frames,
             "words": words, "steps": steps, "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__),
             "tensors": len(grads), "fp16_tensors": sum(1 for g in grads.values() if g.dtype == torch.float16),
             "weights": sum(g.numel() for g in grads.values()),
@@ -158,7 +160,8 @@ def run(steps: int, clips: int, frames: int, words: int, repeats: int) -> dict:
 
 def markdown(result: dict) -> str:
     fwd_bwd = result["forward_backward_seconds"]
-    lines = [f"**Optimizer step** (`bench/optimizer_time.py`, {result['torch_threads']} threads): BertAdam on the "
+    machine = f"{result['cpu']}, {result['date']}, " if "cpu" in result else ""  # absent from runs that did not record it
+    lines = [f"**Optimizer step** (`bench/optimizer_time.py`, {machine}{result['torch_threads']} threads): BertAdam on the "
              f"clip4clip recipe's {result['tensors']} trainable tensors ({result['fp16_tensors']} fp16, "
              f"{result['weights'] / 1e6:.1f}M weights), against one forward + backward of {result['clips']} clips x "
              f"{result['frames']} frames ({fwd_bwd:.2f} s). Weights after {result['steps']} steps: "
