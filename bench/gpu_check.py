@@ -97,8 +97,7 @@ def launcher_stage(size: dict, processes: int, device: str, workers: int, data, 
            "MASTER_PORT": str(free_port()), "OUTPUT_DIR": output_dir}
     command = ["bash", os.path.join(REPO, "scripts", "train_msrvtt_9k.sh"), "--epochs", "1",
                "--batch_size", str(size["batch"] * processes), "--max_frames", str(size["frames"]),
-               "--num_thread_reader", str(workers), "--batch_size_val", str(size["test_videos"]),
-               "--seed", "0"]
+               "--num_thread_reader", str(workers), "--batch_size_val", str(size["test_videos"]), "--seed", "0"]
     result = run_stage("launcher", command, env, work)
     if result["status"] == 0:
         with open(os.path.join(output_dir, "metrics.json")) as handle:

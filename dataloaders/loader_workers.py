@@ -3,8 +3,11 @@ shared memory the workers need checked before they start.
 
 - Threads: OpenCV runs a thread pool as large as the machine in every process that calls it
   (JPEG decoding, resizing); with W workers per GPU and 8 GPUs that is 8 W pools competing for
-  the same cores. `worker_init` (every loader's worker_init_fn) sets cv2.setNumThreads(1): the
-  loader's parallelism is its workers (torch already runs one thread in each).
+  the same cores. The loader's parallelism is its workers (torch already runs one thread in
+  each), so OpenCV gets one thread there: `clip_loader` sets it in the parent before the workers
+  fork (a forked child of a process whose OpenCV pool has run and gone idle deadlocks on its
+  first OpenCV call that touches the pool), and `worker_init` (every loader's worker_init_fn)
+  sets it again in the worker, for start methods that do not fork (spawn, forkserver).
 - Shared memory: a worker stacks each batch into shared memory (/dev/shm) and keeps up to
   `prefetch_factor` batches in flight, so a node needs about
       processes on the node x workers x prefetch_factor x batch bytes
@@ -73,5 +76,7 @@ def clip_loader(dataset: Dataset, spec: ClipSpec, batch_size: int, num_workers: 
     after `check_shared_memory` for their batches. `options`: DataLoader's other arguments."""
     check_shared_memory(num_workers, options.get("prefetch_factor") or DEFAULT_PREFETCH_FACTOR,
                         clip_batch_bytes(batch_size, spec))
+    if num_workers:
+        cv2.setNumThreads(1)  # here, before the fork: a child of a process whose pool is live hangs in OpenCV
     return DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
                       worker_init_fn=worker_init if num_workers else None, **options)

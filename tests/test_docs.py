@@ -13,9 +13,7 @@ PAGES = ["README.md"] + sorted(os.path.relpath(path, REPO) for path in glob.glob
 FOLDERS = ("modules", "dataloaders", "driver", "preprocess", "scripts", "bench", "tests", "docs", "img")
 # Paths and modules that another branch creates (the docs name them already).
 # Each entry must be missing: once it exists, the test says so and the entry goes.
-ALLOWED_MISSING = {
-    "scripts.check_dataset",  # the dataset check (issue 19, item 2), on another branch
-}
+ALLOWED_MISSING: set = set()
 
 URL = re.compile(r"https?://\S+")
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -13,6 +13,8 @@ from driver.checkpoints import adopt_checkpoint_flags
 from driver.flags import build_parser, explicit_flags, get_args
 from tests.support.driver_runs import evaluated_metrics, trained_run
 
+pytestmark = pytest.mark.slow  # driver runs and scripts/eval.sh end to end
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Non-default flags that change what the model computes or sees on the 4-frame synthetic videos.
 TRAINED_WITH = ("--epochs", "1", "--batch_size", "8", "--max_frames", "3", "--slice_framepos", "linspace",

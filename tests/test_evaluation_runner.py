@@ -15,6 +15,7 @@ from tests.support.driver_runs import driver_args, read_jsonl
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_three_processes_train_and_evaluate_splits_of_two_videos_like_one(tmp_path):
     """More processes than validation or test videos: the third process's shards are empty. Training
     and evaluation finish under torchrun with 3 processes and give the metrics of 1 process."""

@@ -44,6 +44,25 @@ def test_every_worker_runs_opencv_on_one_thread():
     assert result.stdout.split("\n")[-2] == "[1, 1, 1, 1]"
 
 
+AFTER_THE_POOL_RAN = """
+import cv2, numpy as np
+from dataloaders.clip_reading import ClipSpec
+from dataloaders.loader_workers import clip_loader
+from tests.test_loader_workers import OpenCvThreads, SPEC
+image = np.random.default_rng(0).integers(0, 255, (2000, 2000, 3), dtype=np.uint8)
+for _ in range(5):
+    cv2.resize(image, (1000, 1000), interpolation=cv2.INTER_AREA)  # OpenCV's pool runs in this process
+print([int(x) for batch in clip_loader(OpenCvThreads(), SPEC, 1, 2) for x in batch])
+"""
+
+
+def test_workers_forked_after_opencv_ran_its_pool_do_not_hang():
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", AFTER_THE_POOL_RAN], cwd=repo, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[1, 1, 1, 1]", result.stderr[-2000:]
+
+
 def test_batch_bytes_come_from_the_clip_shape():
     assert clip_batch_bytes(16, SPEC) == 16 * 12 * (3 * 224 * 224 + 1)  # ~29 MB: uint8 video + bool mask
 

@@ -10,9 +10,9 @@ import pytest
 from driver.flags import get_args
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Flags every launch passes whatever the recipe: the run's paths, the task and the dataset.
+# Flags every launch passes whatever the recipe: the run's paths and device, the task and the dataset.
 NOT_RECIPE = {"--do_train", "--datatype", "--msrvtt_split", "--data_path", "--features_path", "--output_dir",
-              "--pretrained_clip_name", "--clip_checkpoint", "--sim_header"}
+              "--pretrained_clip_name", "--clip_checkpoint", "--sim_header", "--device"}
 
 
 def card_section() -> str:
@@ -45,7 +45,8 @@ def launched_arguments(launcher, head, tmp_path):
     stub = tmp_path / "python"
     stub.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
     stub.chmod(0o755)
-    env = dict(os.environ, PYTHON=str(stub), GPUS_PER_NODE="1", DATA_ROOT=str(tmp_path), CLIP_CHECKPOINT="",
+    env = dict(os.environ, PYTHON=str(stub), DEVICE="cpu", GPUS_PER_NODE="1", DATA_ROOT=str(tmp_path),
+               CLIP_CHECKPOINT="",
                HEAD=head, OUTPUT_DIR=str(tmp_path / "out"))
     result = subprocess.run(["bash", os.path.join(REPO, "scripts", launcher)], env=env, capture_output=True,
                             text=True, check=True)

@@ -4,6 +4,7 @@
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -56,6 +57,7 @@ def _worker(rank, port, results):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # two gloo processes
 def test_forward_encodes_local_videos_and_reads_nothing_on_the_host():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

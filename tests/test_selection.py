@@ -45,6 +45,7 @@ def test_held_out_videos_are_seeded_disjoint_and_keep_their_captions():
             hold_out_videos(train, count, seed=3)
 
 
+@pytest.mark.slow
 def test_a_held_out_validation_split_selects_and_the_test_split_waits_for_the_end(synthetic, evaluated_splits):
     output = synthetic["root"] / "holdout"
     assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
@@ -72,6 +73,7 @@ def test_a_held_out_validation_split_selects_and_the_test_split_waits_for_the_en
     assert json.loads((again / "metrics.json").read_text())["selection"] == metrics["selection"]
 
 
+@pytest.mark.slow
 def test_the_last_epoch_without_a_validation_split_evaluates_only_the_final_test(synthetic, evaluated_splits):
     output = synthetic["root"] / "last_epoch"
     assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
@@ -83,6 +85,7 @@ def test_the_last_epoch_without_a_validation_split_evaluates_only_the_final_test
     assert "final test (epoch 2, selected by last_epoch)" in log
 
 
+@pytest.mark.slow
 def test_the_reproduction_default_selects_on_the_test_split_and_says_so(synthetic, evaluated_splits):
     output = synthetic["root"] / "on_test"
     assert main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "1", "--batch_size", "8")) == 0
