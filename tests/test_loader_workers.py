@@ -15,6 +15,7 @@ from modules.errors import InputError
 
 SPEC = ClipSpec(max_frames=12, image_size=224, slice_framepos="uniform", frame_order="normal", random_offset=False)
 MIB = 2 ** 20
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class OpenCvThreads(Dataset):
@@ -25,14 +26,22 @@ class OpenCvThreads(Dataset):
         return cv2.getNumThreads()
 
 
+WORKERS_SCRIPT = """
+import cv2
+from tests.test_loader_workers import SPEC, OpenCvThreads
+from dataloaders.loader_workers import clip_loader
+cv2.setNumThreads(3)  # what a forked worker would inherit
+print([int(x) for batch in clip_loader(OpenCvThreads(), SPEC, 1, 2) for x in batch])
+"""
+
+
 def test_every_worker_runs_opencv_on_one_thread():
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(3)  # what a forked worker would inherit
-    try:
-        threads = [int(x) for batch in clip_loader(OpenCvThreads(), SPEC, 1, 2) for x in batch]
-    finally:
-        cv2.setNumThreads(before)
-    assert threads == [1, 1, 1, 1]
+    """In a fresh interpreter: after this process has run OpenCV's thread pool (other tests do), a
+    forked child's cv2.getNumThreads() can wait forever for the pool's threads, which a fork does not copy."""
+    result = subprocess.run([sys.executable, "-c", WORKERS_SCRIPT], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[-2] == "[1, 1, 1, 1]"
 
 
 AFTER_THE_POOL_RAN = """
