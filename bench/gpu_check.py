@@ -165,11 +165,12 @@ def main(argv=None) -> int:
         data = prepare_data(work, image_size, size["frames"], size["videos"] * processes, size["test_videos"])
         data_seconds = time.perf_counter() - started
         report = {"mode": mode, "model": size["model"], "processes": processes, "workers_per_process": workers,
-                  "device": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
                   "torch": str(torch.__version__), "data_seconds": round(data_seconds, 1),
                   "steps": steps_stage(size, processes, device, workers, data, work, env),
                   "launcher": launcher_stage(size, processes, device, workers, data, work, env)}
     report["seconds"] = round(time.perf_counter() - started, 1)
+    # read after the stages: the name opens a CUDA context in this process, which would hold GPU memory
+    report["device"] = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
     write_json(os.path.join(options.output, "gpu_check.json"), report)
     print(table(report))
     print(f"wrote {os.path.join(options.output, 'gpu_check.json')} ({report['seconds']:.0f} s)")

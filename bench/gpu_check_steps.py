@@ -6,17 +6,10 @@ bench/gpu_check.py prepared; the first process writes the list of results to `--
         --data_path ANNOTATIONS --features_path FRAMES --output steps.json [bench/train_step.py's options]
 """
 import argparse
-import json
 
 from bench.train_step import add_options, measure
-from modules.atomic_file import atomic_path
 from driver.process_group import init_distributed
-
-
-def write_json(path: str, value) -> None:
-    """`value` as JSON at `path`, whole or not at all."""
-    with atomic_path(path) as temporary, open(temporary, "w") as handle:
-        json.dump(value, handle, indent=2)
+from driver.run_files import write_json
 
 
 def main(argv=None) -> None:

@@ -81,7 +81,8 @@ def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
     plain_weights = isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values())
     if not plain_weights and (not isinstance(checkpoint, dict) or checkpoint.get(FORMAT_KEY) != CHECKPOINT_FORMAT):
         found = checkpoint.get(FORMAT_KEY, "none") if isinstance(checkpoint, dict) else "none"
-        raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}")
+        raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}: train it "
+                         f"again, or give its model weights alone as a plain state dict to --init_model")
     return checkpoint
 
 

@@ -72,7 +72,7 @@ def selection_score(report: Dict) -> float:
 
 def evaluate_only(args, model: RetrievalModel, splits, source, tokenizer, ctx: DistributedContext) -> None:
     """Evaluate `--init_model` (or the CLIP weights) on the test split. The flags of a checkpoint
-    with a config were taken from it (driver/flags.py adopt_checkpoint_flags); metrics.json
+    with a config were taken from it (driver/checkpoints.py adopt_checkpoint_flags); metrics.json
     records the checkpoint, its model selection and the input flags given otherwise."""
     record = {}
     if args.init_model:

@@ -200,13 +200,14 @@ class Trainer:
         video_mask = batch["video_mask"].to(device, non_blocking=True)        # [B_local, T]
         matches = batch.get("caption_matches")  # [B_local, K] the videos each caption describes, or absent
         if matches is not None:
-            matches, video_index = matches.to(device), batch["video_index"].to(device)  # [B_local, K], [B_local]
+            matches = matches.to(device, non_blocking=True)                         # [B_local, K]
+            video_index = batch["video_index"].to(device, non_blocking=True)     # [B_local]
         step_loss = torch.zeros((), device=device)
         for part in range(parts):
             chunk = slice(part * len(tokens) // parts, (part + 1) * len(tokens) // parts)
             last_part = part == parts - 1
-            no_sync = last_part or not hasattr(self.ddp_model, "no_sync")
-            with contextlib.nullcontext() if no_sync else self.ddp_model.no_sync():
+            sync = last_part or not hasattr(self.ddp_model, "no_sync")  # DDP all-reduces on the last part
+            with contextlib.nullcontext() if sync else self.ddp_model.no_sync():
                 positives = () if matches is None else (matches[chunk], video_index[chunk])
                 loss = self.ddp_model(tokens[chunk], video[chunk], video_mask[chunk], *positives) / parts
                 self.scaler.scale(loss).backward()

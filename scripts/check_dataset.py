@@ -5,14 +5,17 @@ Reads the annotation files and the frames folder as main_task_retrieval.py does
 (dataloaders/dataset_check.py) and prints per split: videos listed, with frames, missing,
 captions and frames per video. Exit status 2 with one line per split that has videos without
 frames (how many, the first ids and why), or with the error of a bad annotation file; 0 when
-every listed video has frames. The launchers (scripts/launch.sh) pass it their whole command
-line: the flags of main_task_retrieval.py other than these are ignored."""
+every listed video has frames. `--on_missing skip` (the driver's flag: train without the videos
+that have no frames, counted) turns those lines into warnings and exits 0. The launchers
+(scripts/launch.sh) pass it their whole command line: the flags of main_task_retrieval.py other
+than these are ignored, so a launcher stops on missing frames unless it is given `--on_missing skip`."""
 import argparse
 import sys
 
 from dataloaders.dataset_check import check_dataset, problems, report_lines
 from dataloaders.msrvtt import MSRVTT_SPLITS
 from dataloaders.registry import DATATYPES
+from dataloaders.video_source import ON_MISSING
 from modules.errors import InputError
 
 SPLITS = ("train", "val", "test")
@@ -28,6 +31,9 @@ def main(argv=None) -> int:
                         help="MSR-VTT's training list (default: %(default)s)")
     parser.add_argument("--splits", default=",".join(SPLITS),
                         help="comma-separated splits to check, of those the dataset has (default: all)")
+    parser.add_argument("--on_missing", choices=ON_MISSING, default="error",
+                        help="error: exit 2 when a listed video has no frames; skip: warn and exit 0, as the driver "
+                             "then trains without them (default: %(default)s)")
     args, _ = parser.parse_known_args(argv)
     wanted = args.splits.split(",")
     unknown = [name for name in wanted if name not in SPLITS]
@@ -42,9 +48,10 @@ def main(argv=None) -> int:
     print(f"{label}: annotations in {args.data_path}; {source.description}")
     print("\n".join(report_lines(checks)))
     found = problems(label, source, checks)
+    severity = "warning" if args.on_missing == "skip" else "error"
     for line in found:
-        print(f"error: {line}", file=sys.stderr)
-    return 2 if found else 0
+        print(f"{severity}: {line}", file=sys.stderr)
+    return 2 if found and severity == "error" else 0
 
 
 if __name__ == "__main__":

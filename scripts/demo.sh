@@ -6,8 +6,7 @@
 #   DEMO_DIR (runs/demo), DEMO_IMG ($DEMO_DIR/img; `make docs` copies runs/demo/img into img/), DEMO_HEADS ("dllfa meanP seqTransf"; names of
 #   scripts/demo_heads.py, e.g. dllfa_frame), DEMO_EPOCHS (20), DEMO_TRAIN_VIDEOS (2000),
 #   DEMO_VAL_VIDEOS (40), DEMO_TEST_VIDEOS (100), DEMO_PARTIAL_SHARE (0: the share of each training
-#   video's captions that describe one event; 0.5 at seed 42 lowered every head's R@1 and seqTransf
-#   did not train, while dllfa's attention on the described event rose), DEMO_SEED (42: the training seed; the data is always
+#   video's captions that describe one event; docs/demo.md says what 0.5 gave), DEMO_SEED (42: the training seed; the data is always
 #   generated with seed 0), PYTHON (.venv/bin/python).
 # The sizes exist so that tests/test_demo.py can run the same path in seconds.
 set -euo pipefail
@@ -24,7 +23,7 @@ DEMO_TEST_VIDEOS="${DEMO_TEST_VIDEOS:-100}"
 DEMO_PARTIAL_SHARE="${DEMO_PARTIAL_SHARE:-0}"
 DEMO_SEED="${DEMO_SEED:-42}"
 DATA="$DEMO_DIR/data"
-for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null; done  # unknown names fail now
+for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null; done  # unknown names fail here, before any training
 
 # 2 or 3 events of 3 s each: at most 9 frames at 1 fps, all of them taken (--max_frames 9), so the
 # model inputs of twins are exactly each other's reversal or event swap.

@@ -99,7 +99,8 @@ def test_a_best_checkpoint_that_no_kill_could_leave_is_an_error(tmp_path):
 def test_a_checkpoint_of_another_format_is_refused_in_one_line(tmp_path, content):
     path = tmp_path / "other.pt"
     torch.save(content, path)
-    with pytest.raises(InputError, match=rf"^{path}: checkpoint format \S+, this code reads format {CHECKPOINT_FORMAT}$"):
+    with pytest.raises(InputError, match=rf"^{path}: checkpoint format \S+, this code reads format {CHECKPOINT_FORMAT}: train it again, "
+                       r"or give its model weights alone as a plain state dict to --init_model$"):
         load_checkpoint(str(path))
 
 

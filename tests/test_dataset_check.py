@@ -58,6 +58,14 @@ def test_the_command_prints_the_table_and_exits_2_naming_the_missing(msrvtt_10k,
         print(f"\npython -m scripts.check_dataset on {TRAIN + TEST} MSR-VTT videos: {seconds:.2f} s")
 
 
+def test_on_missing_skip_warns_and_lets_the_launcher_go_on(msrvtt_10k, capsys):
+    code = command.main(["--data_path", str(msrvtt_10k / "annotations"), "--features_path", str(msrvtt_10k / "frames"),
+                         "--on_missing", "skip", "--epochs", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and len(err) == 2
+    assert err[0].startswith("warning: msrvtt 9k train: 2 of 9000 videos have no frames")
+
+
 def test_a_complete_split_passes_and_splits_can_be_chosen(msrvtt_10k, tmp_path, capsys):
     os.makedirs(frame_folder(str(msrvtt_10k / "frames"), "video9500"))
     try:
