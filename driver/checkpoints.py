@@ -26,7 +26,7 @@ from torch import nn
 
 from modules.atomic_file import atomic_path
 from modules.clip_weights.files import match_state_dict
-from modules.errors import InputError
+from modules.errors import InputError, error_summary
 from modules.retrieval_heads import FUSIONS
 
 LAST = "checkpoint_last.pt"
@@ -76,8 +76,7 @@ def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:
-        raise InputError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''})") from None
+        raise InputError(f"{path}: not a readable checkpoint ({error_summary(error)})") from None
     plain_weights = isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values())
     if not plain_weights and (not isinstance(checkpoint, dict) or checkpoint.get(FORMAT_KEY) != CHECKPOINT_FORMAT):
         found = checkpoint.get(FORMAT_KEY, "none") if isinstance(checkpoint, dict) else "none"
@@ -130,7 +129,7 @@ def best_is_stale(last: Dict[str, object], last_path: str, best_path: str) -> bo
     """Whether `best_path` must be rewritten from the last checkpoint (`write_best_from_last`) to
     hold the epoch that it records as the best: true after a kill between the two writes."""
     best = last["best"]
-    found = load_checkpoint(best_path)["epoch"] if os.path.isfile(best_path) else None
+    found = load_checkpoint(best_path, mmap=True)["epoch"] if os.path.isfile(best_path) else None  # weights unread
     if found != best["epoch"] and best["epoch"] != last["epoch"]:  # not what a kill between the writes leaves
         raise InputError(f"{best_path}: holds epoch {found}, but {last_path} records epoch {best['epoch']} as the "
                          "best and no longer holds that model; was one of the files replaced by hand?")

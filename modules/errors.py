@@ -27,3 +27,22 @@ class InputError(Exception):
         if message.startswith(WORKER_PREFIX) and TRACEBACK_MARKER in message and last_line_prefix in message:
             return message[message.rindex(last_line_prefix) + len(last_line_prefix):].strip()
         return message
+
+
+WEIGHTS_ONLY_REFUSAL = "Weights only load failed"  # the generic first paragraph of torch.load's refusal
+
+
+REFUSED_OBJECT_LINES = ("WeightsUnpickler error: ", "Trying to load ")  # where that refusal names the object
+
+
+def error_summary(error: BaseException) -> str:
+    """`Type: the line that says what went wrong`, for a one-line message about a file that could
+    not be read: the message's first line, except for torch.load's weights_only refusal, whose
+    first lines are generic advice: there, the first sentence of the line naming the refused object."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    if line.startswith(WEIGHTS_ONLY_REFUSAL):
+        named = [other for other in lines[1:] if other.startswith(REFUSED_OBJECT_LINES)]
+        if named:
+            line = named[0].removeprefix(REFUSED_OBJECT_LINES[0]).split(". ")[0].rstrip(".") + "."
+    return f"{type(error).__name__}: {line}"

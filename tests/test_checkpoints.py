@@ -1,3 +1,4 @@
+import os
 import random
 
 import numpy as np
@@ -29,6 +30,19 @@ def test_checkpoint_round_trip_is_weights_only(tmp_path):
     other = nn.Linear(3, 2)
     load_model_weights(other, path)
     assert torch.equal(other.weight, model.weight)
+
+
+class _RunsCodeWhenUnpickled:
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_naming_what_it_holds(tmp_path):
+    path = tmp_path / "code.pt"
+    torch.save({"model": {}, "payload": _RunsCodeWhenUnpickled()}, path)
+    with pytest.raises(InputError, match=r"not a readable checkpoint \(UnpicklingError: .*getcwd") as refused:
+        load_checkpoint(str(path))
+    assert "\n" not in str(refused.value) and "Weights only load failed" not in str(refused.value)
 
 
 def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):

@@ -38,3 +38,29 @@ def test_messages_that_are_not_worker_reraises_are_kept_as_they_are():
     message = "Caught you: a message that merely starts like a re-raise\nmodules.errors.InputError: x"
     assert str(InputError(message)) == message
     assert str(InputError("two\nlines")) == "two\nlines"
+
+
+class _CallsAFunction:
+    def __reduce__(self):
+        import os
+        return (os.getcwd, ())
+
+
+class _CallsAMethod:
+    def __reduce__(self):
+        import random
+        return (random.random, ())
+
+
+@pytest.mark.parametrize("payload, named", [(_CallsAFunction(), "getcwd"), (_CallsAMethod(), "GLOBAL getattr")])
+def test_a_weights_only_refusal_is_summed_up_by_the_object_it_refused(tmp_path, payload, named):
+    import torch
+    from modules.errors import error_summary
+    torch.save({"payload": payload}, tmp_path / "code.pt")
+    with pytest.raises(Exception) as refused:
+        torch.load(tmp_path / "code.pt", weights_only=True)
+    summary = error_summary(refused.value)
+    assert summary.startswith("UnpicklingError: ") and named in summary and "\n" not in summary
+    assert "Weights only load failed" not in summary and "Please use" not in summary
+    assert error_summary(ValueError("first line\nsecond line")) == "ValueError: first line"
+    assert error_summary(KeyError()) == "KeyError: "

@@ -34,7 +34,7 @@ from modules.clip_weights.open_clip_registry import (DEFAULT_HUB_FILE, OPENAI_NO
                                                      download_from_url, hub_file_candidates, normalisation,
                                                      pretrained_config, pretrained_tags, registry_name)
 from modules.clip_weights.torchscript_archive import is_torchscript_archive
-from modules.errors import InputError
+from modules.errors import InputError, error_summary
 
 # Hosts whose URLs carry the file's checksum (the rule of open_clip's download_pretrained_from_url).
 _CHECKSUM_HOSTS = ("openaipublic", "mlfoundations")
@@ -136,7 +136,7 @@ def fetch_pretrained(architecture: str, tag: str, cache_dir: str) -> str:
         try:
             path = _download(source, cache_dir)
         except Exception as error:  # offline, refused, checksum: one line, and the way by hand
-            reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:200]
+            reason = error_summary(error)[:200]
             raise InputError(f"cannot download the CLIP weights {registry_name(architecture)} {tag!r} ({reason}); "
                              f"download {source.url} by hand and save it as {source.by_hand}") from None
         if is_torchscript_archive(path):

@@ -22,7 +22,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from modules.atomic_file import atomic_path
-from modules.errors import InputError
+from modules.errors import InputError, error_summary
 from modules.clip_weights.torchscript_archive import TorchScriptArchive, is_torchscript_archive
 
 ACTIVATIONS = ("quick_gelu", "gelu")
@@ -99,7 +99,7 @@ def _read(path: str, load_tensors: bool) -> Tuple[Optional[Dict[str, torch.Tenso
     except Exception as exc:  # corrupt or foreign file: say which, not a deserializer traceback
         raise InputError(
             f"{path}: not a readable CLIP checkpoint (TorchScript archive, torch state dict or "
-            f".safetensors expected): {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f".safetensors expected): {error_summary(exc)}"
         ) from None
 
 
