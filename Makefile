@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo ablations bench feature-bench docs gpu-wheels
+.PHONY: setup test demo demo-seeds ablations bench feature-bench docs gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -22,7 +22,12 @@ test: setup
 demo: setup
 	bash scripts/demo.sh
 
-# Every head and DLLFA ablation on the pixel demo and on the feature-level benchmark -> runs/ablations/ablations.md.
+# The demo over three training seeds (42 7 1) on the same data -> runs/demo_seeds/seeds.{md,json} (mean ± std).
+demo-seeds: setup
+	bash scripts/demo_seeds.sh
+
+# Every head and DLLFA ablation on the pixel demo (three seeds) and on the feature-level benchmark
+# (the results of feature-bench, run if missing) -> runs/ablations/ablations.md.
 ablations: setup
 	bash scripts/ablations.sh
 
@@ -30,9 +35,10 @@ ablations: setup
 bench: setup
 	$(PY) -m bench.run_all
 
-# Every head trained on generated CLIP-width features -> runs/feature_level/results.{md,json}.
+# Every head trained on generated CLIP-width features over three training seeds, two at a time
+# on one thread each -> runs/feature_level/results.{md,json}.
 feature-bench: setup
-	$(PY) -m bench.feature_level
+	$(PY) -m bench.feature_level --jobs 2 --threads 1
 
 # runs/ results -> bench/*.md|json, img/*.png -> the generated sections of README.md and docs/*.md.
 docs: setup

@@ -163,3 +163,13 @@ def evaluation_report(sim: np.ndarray, split, twins: Dict[str, np.ndarray], with
         report["dual_softmax"] = {"t2v": retrieval_metrics(dual_softmax(sim), index)["t2v"],
                                   "v2t": retrieval_metrics(dual_softmax(sim.T).T, index)["v2t"]}
     return report
+
+
+def mean_and_std(values) -> tuple:
+    """(mean, sample standard deviation) of the values of several training seeds: n - 1 in the
+    denominator, the conservative choice for three seeds; 0 for a single value."""
+    values = [float(v) for v in values]
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5

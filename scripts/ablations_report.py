@@ -1,12 +1,13 @@
 """The ablation table of `make ablations` (scripts/ablations.sh): every head on the pixel demo and
-on the feature-level benchmark, side by side, with the commands and their wall times.
+on the feature-level benchmark, side by side, each number a mean ± standard deviation over seeds.
 
-    python -m scripts.ablations_report --runs runs/ablations --heads meanP ... --pixel_seconds S --feature_seconds S
+    python -m scripts.ablations_report --runs runs/ablations --feature_results runs/feature_level/results.json \
+        --heads meanP ... --pixel_seconds S
 
-Reads <runs>/summary.json (scripts/demo_report.py) and <runs>/feature_level.json (python -m
-bench.feature_level --output <runs>/feature_level), writes <runs>/ablations.md and prints it. A head
-of scripts/demo_heads.py is found in the feature benchmark under its flags without `--sim_header`
-("dllfa --dllfa_levels frame"), the benchmark's names.
+Reads <runs>/seeds.json (scripts/demo_seeds_report.py: the pixel demo over its training seeds) and the
+feature benchmark's results (python -m bench.feature_level: means with `<name>_std`), writes
+<runs>/ablations.md and prints it. A head of scripts/demo_heads.py is found in the feature benchmark
+under its flags without `--sim_header` ("dllfa --dllfa_levels frame"), the benchmark's names.
 """
 import argparse
 import json
@@ -16,7 +17,12 @@ import sys
 from scripts.demo_heads import DEMO_HEADS
 from scripts.demo_report import minutes
 
-FEATURE_KINDS = ("one_segment", "multi_segment", "order")
+PIXEL_COLUMNS = {"one_event_R1": ("pixel R@1 one-event", 1), "sequence_R1": ("pixel R@1 sequence", 1),
+                 "order_contrast": ("pixel order contrast", 3),
+                 "one_event_order_contrast": ("pixel order contrast one-event", 3),
+                 "swap_contrast": ("pixel swap contrast", 3), "direction_contrast": ("pixel direction contrast", 3)}
+FEATURE_KINDS = {"one_segment": "features R@1 one-segment", "multi_segment": "features R@1 multi-segment",
+                 "order": "features R@1 order"}
 
 
 def feature_name(head: str) -> str:
@@ -24,26 +30,37 @@ def feature_name(head: str) -> str:
     return " ".join(DEMO_HEADS[head][1:])
 
 
-def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int, feature_seconds: int) -> str:
-    split = pixel["test_split"]
-    lines = [f"`make ablations` (`scripts/ablations.sh`): the pixel demo with every head ({minutes(pixel_seconds)}, "
-             f"{split['n_captions']} test captions x {split['n_videos']} videos), then "
-             f"`{feature['command']}` ({minutes(feature_seconds)}). Pixel demo: text-to-video R@1 "
-             "per caption kind, order contrast (all captions / one-event captions), swap and direction contrast; "
-             "feature "
+def _spread(mean: float, std: float, digits: int) -> str:
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def feature_cells(feature: dict, head: str) -> list:
+    trained = feature["heads"].get(feature_name(head), {}).get("trained")
+    if not trained:
+        return ["not run"] * (len(FEATURE_KINDS) + 1)
+    cells = [_spread(trained[kind]["retrieval"]["R1"], trained[kind]["retrieval"].get("R1_std", 0.0), 1)
+             for kind in FEATURE_KINDS]
+    order = trained["order"]["retrieval"]
+    return cells + [_spread(order["order_contrast"], order.get("order_contrast_std", 0.0), 3)]
+
+
+def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int) -> str:
+    seeds = pixel["seeds"]
+    feature_seeds = feature["config"]["seeds"]
+    lines = [f"`make ablations` (`scripts/ablations.sh`): the pixel demo with every head over training seeds "
+             f"{', '.join(map(str, seeds))} ({minutes(pixel_seconds)}), and `{feature['command']}` "
+             f"({minutes(feature['wall_seconds'])}, training seeds {', '.join(map(str, feature_seeds))}). Every "
+             "number is the mean ± standard deviation over the seeds. Pixel demo: text-to-video R@1 per caption "
+             "kind, order contrast (all captions / one-event captions), swap and direction contrast; feature "
              "benchmark: R@1 per caption kind (its ties count one half) and order contrast. Chance for the "
              "contrasts is 0.5.", "",
-             "| head | flags | pixel R@1 one-event | pixel R@1 sequence | pixel order contrast | pixel order "
-             "contrast one-event | pixel swap contrast | pixel direction contrast | features R@1 one-segment "
-             "| features R@1 multi-segment | features R@1 order | features order contrast |", "|---|---|" + "---:|" * 10]
+             "| head | flags | " + " | ".join(title for title, _ in PIXEL_COLUMNS.values()) + " | "
+             + " | ".join(FEATURE_KINDS.values()) + " | features order contrast |",
+             "|---|---|" + "---:|" * (len(PIXEL_COLUMNS) + len(FEATURE_KINDS) + 1)]
     for head in heads:
-        row, kinds = pixel["heads"][head], pixel["heads"][head]["by_caption_kind"]
-        cells = [f"{kinds['one_event']['R1']:.1f}", f"{kinds['sequence']['R1']:.1f}", f"{row['order_contrast']:.3f}",
-                 f"{kinds['one_event']['order_contrast']:.3f}", f"{pixel['swap_contrast'][head]:.3f}",
-                 f"{pixel['direction_contrast'][head]:.3f}"]
-        trained = feature["heads"].get(feature_name(head), {}).get("trained")
-        cells += ([f"{trained[kind]['retrieval']['R1']:.1f}" for kind in FEATURE_KINDS]
-                  + [f"{trained['order']['retrieval']['order_contrast']:.3f}"] if trained else ["not run"] * 4)
+        row = pixel["heads"][head]
+        cells = [_spread(row[column]["mean"], row[column]["std"], digits) for column, (_, digits) in PIXEL_COLUMNS.items()]
+        cells += feature_cells(feature, head)
         lines.append(f"| {head} | `{' '.join(DEMO_HEADS[head])}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -51,15 +68,15 @@ def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int, feature_seco
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="runs/ablations")
+    parser.add_argument("--feature_results", default="runs/feature_level/results.json")
     parser.add_argument("--heads", nargs="+", required=True, choices=list(DEMO_HEADS))
     parser.add_argument("--pixel_seconds", type=int, required=True)
-    parser.add_argument("--feature_seconds", type=int, required=True)
     args = parser.parse_args(argv)
-    with open(os.path.join(args.runs, "summary.json")) as handle:
+    with open(os.path.join(args.runs, "seeds.json")) as handle:
         pixel = json.load(handle)
-    with open(os.path.join(args.runs, "feature_level.json")) as handle:
+    with open(args.feature_results) as handle:
         feature = json.load(handle)
-    table = markdown(pixel, feature, args.heads, args.pixel_seconds, args.feature_seconds)
+    table = markdown(pixel, feature, args.heads, args.pixel_seconds)
     with open(os.path.join(args.runs, "ablations.md"), "w") as handle:
         handle.write(table)
     print(table)

@@ -3,11 +3,13 @@
 # format), extracts frames, trains a tiny CLIP from scratch with each head, evaluates, prints
 # one table and writes $DEMO_DIR/summary.{md,json} and the figures in $DEMO_IMG.
 # Settings (environment):
-#   DEMO_DIR (runs/demo), DEMO_IMG ($DEMO_DIR/img; `make docs` copies runs/demo/img into img/), DEMO_HEADS ("dllfa meanP seqTransf"; names of
-#   scripts/demo_heads.py, e.g. dllfa_frame), DEMO_EPOCHS (20), DEMO_TRAIN_VIDEOS (2000),
-#   DEMO_VAL_VIDEOS (40), DEMO_TEST_VIDEOS (100), DEMO_PARTIAL_SHARE (0: the share of each training
-#   video's captions that describe one event; docs/demo.md says what 0.5 gave), DEMO_SEED (42: the training seed; the data is always
-#   generated with seed 0), PYTHON (.venv/bin/python).
+#   DEMO_DIR (runs/demo), DEMO_IMG ($DEMO_DIR/img; `make docs` copies runs/demo/img into img/),
+#   DEMO_HEADS ("dllfa meanP seqTransf"; names of scripts/demo_heads.py, e.g. dllfa_frame),
+#   DEMO_EPOCHS (30), DEMO_TRAIN_VIDEOS (2000), DEMO_VAL_VIDEOS (40), DEMO_TEST_VIDEOS (100),
+#   DEMO_PARTIAL_SHARE (0.2: the share of each training video's captions that describe one event, in
+#   steps of 0.1 with 10 captions per video; docs/demo.md says why 0.2), DEMO_SEED (42: the training
+#   seed; the data is always generated with seed 0), DEMO_DATA ($DEMO_DIR/data: the generated videos
+#   and frames; runs that share it generate them once), PYTHON (.venv/bin/python).
 # The sizes exist so that tests/test_demo.py can run the same path in seconds.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,13 +18,13 @@ PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 DEMO_DIR="${DEMO_DIR:-runs/demo}"
 DEMO_IMG="${DEMO_IMG:-$DEMO_DIR/img}"
 DEMO_HEADS="${DEMO_HEADS:-dllfa meanP seqTransf}"
-DEMO_EPOCHS="${DEMO_EPOCHS:-20}"
+DEMO_EPOCHS="${DEMO_EPOCHS:-30}"
 DEMO_TRAIN_VIDEOS="${DEMO_TRAIN_VIDEOS:-2000}"
 DEMO_VAL_VIDEOS="${DEMO_VAL_VIDEOS:-40}"
 DEMO_TEST_VIDEOS="${DEMO_TEST_VIDEOS:-100}"
-DEMO_PARTIAL_SHARE="${DEMO_PARTIAL_SHARE:-0}"
+DEMO_PARTIAL_SHARE="${DEMO_PARTIAL_SHARE:-0.2}"
 DEMO_SEED="${DEMO_SEED:-42}"
-DATA="$DEMO_DIR/data"
+DATA="${DEMO_DATA:-$DEMO_DIR/data}"
 for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null; done  # unknown names fail here, before any training
 
 # 2 or 3 events of 3 s each: at most 9 frames at 1 fps, all of them taken (--max_frames 9), so the
@@ -37,6 +39,7 @@ for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null;
 # frame minus its video's mean (the tiny CLIP's frames of one video are nearly the same vector); 32
 # words hold the longest caption; one loading process (on 2 cores a DataLoader worker competes with
 # the compute threads).
+mkdir -p "$DEMO_DIR"
 : > "$DEMO_DIR/wall_seconds.txt"
 for head in $DEMO_HEADS; do
   rm -rf "${DEMO_DIR:?}/$head"

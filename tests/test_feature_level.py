@@ -98,9 +98,15 @@ def test_uniform_attention_and_the_formulation_before_the_fix_as_measured(batch)
 def test_a_tiny_run_writes_json_and_markdown(tmp_path, capsys):
     output = tmp_path / "results"
     assert main(["--heads", "meanP,xpool", "--steps", "1", "--batch_size", "8", "--pool", "4", "--split", "val",
-                 "--output", str(output)]) == 0
+                 "--seeds", "3,5", "--output", str(output)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert list(results["heads"]) == ["meanP", "xpool"] and len(results["fix_variants"]) == 5
+    assert results["config"]["seeds"] == [3, 5] and results["fix_variants_seed"] == 3
+    per_seed = results["heads"]["xpool"]["per_seed"]
+    r1 = [per_seed[seed]["one_segment"]["retrieval"]["R1"] for seed in ("3", "5")]
+    combined = results["heads"]["xpool"]["trained"]["one_segment"]["retrieval"]
+    assert combined["R1"] == pytest.approx(sum(r1) / 2)
+    assert combined["R1_std"] == pytest.approx(abs(r1[0] - r1[1]) / 2 ** 0.5)
     assert results["heads"]["meanP"]["loss"] == {} and results["heads"]["xpool"]["loss"]["first"] > 0
     trained = results["heads"]["xpool"]["trained"]
     assert set(trained) == set(KINDS) and "uniform_attention" in trained["one_segment"]

@@ -56,7 +56,8 @@ def test_every_result_the_docs_show_has_its_section_and_tracked_sections_equal_t
     found = {path: page for page, path, _ in generated_sections()}
     assert found == {"bench/results.md": "docs/performance.md", "bench/optimizer_step.md": "docs/recipe.md",
                      "bench/feature_level_results.md": "docs/feature_benchmark.md",
-                     "runs/demo/summary.md": "docs/demo.md", "runs/ablations/ablations.md": "docs/demo.md"}
+                     "runs/demo/summary.md": "docs/demo.md", "runs/demo_seeds/seeds.md": "docs/demo.md",
+                     "runs/ablations/ablations.md": "docs/demo.md"}
     targets = {target for _, target in sync_docs.COPIES}
     for page, path, body in generated_sections():
         if not path.startswith("runs/"):
@@ -72,7 +73,7 @@ def test_only_make_docs_writes_tracked_files():
         makefile = handle.read()
     recipes = dict(re.findall(r"^([\w-]+):[^\n]*\n((?:\t[^\n]*\n)*)", makefile, re.MULTILINE))
     assert [target for target, recipe in recipes.items() if "sync_docs" in recipe] == ["docs"]
-    for target in ("demo", "bench", "feature-bench", "ablations"):
+    for target in ("demo", "demo-seeds", "bench", "feature-bench", "ablations"):
         assert target in recipes and "sync_docs" not in recipes[target]
     # their defaults write under runs/, which git ignores
     assert 'DEMO_IMG="${DEMO_IMG:-$DEMO_DIR/img}"' in open(os.path.join(REPO, "scripts", "demo.sh")).read()

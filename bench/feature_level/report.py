@@ -31,16 +31,22 @@ def feature_statistics(pools: Dict[str, FeatureBatch]) -> Dict[str, float]:
             "caption_and_other_videos_frames": float(torch.cat(own["other"]).mean())}
 
 
+def _with_spread(entry: dict, key: str, digits: int) -> str:
+    """"mean ± std" of a combined result (bench/feature_level/seeds.py), or the number alone."""
+    text = f"{entry[key]:.{digits}f}"
+    return text + f" ± {entry[key + '_std']:.{digits}f}" if key + "_std" in entry else text
+
+
 def _r1(entry: dict) -> str:
-    text = f"{entry['retrieval']['R1']:.1f}"
+    text = _with_spread(entry["retrieval"], "R1", 1)
     if "uniform_attention" in entry:
-        text += f" ({entry['uniform_attention']['R1']:.1f})"
+        text += f" ({_with_spread(entry['uniform_attention'], 'R1', 1)})"
     return text
 
 
 def _mass(entry: dict, level: str) -> str:
     stats = entry["attention"].get(level)
-    return "" if stats is None else f"{stats['mass']:.2f} / {stats['uniform']:.2f}"
+    return "" if stats is None else f"{_with_spread(stats, 'mass', 2)} / {stats['uniform']:.2f}"
 
 
 def _spread_and_mass(start: dict, end: dict, level: str) -> str:
@@ -52,10 +58,11 @@ def _spread_and_mass(start: dict, end: dict, level: str) -> str:
 
 def markdown(results: dict) -> str:
     config, stats = results["config"], results["statistics"]
+    seeds = config["seeds"]
     lines: List[str] = [
         f"`{results['command']}`: {len(results['heads'])} heads"
         + (f" and {len(results['fix_variants'])} variants of the attention's parts" if results["fix_variants"] else "")
-        + f", each trained for {config['steps']} steps of {config['batch_size']} captions at lr {config['lr']:g} "
+        + f", each trained with {len(seeds)} training seed(s) ({', '.join(map(str, seeds))}) for {config['steps']} steps of {config['batch_size']} captions at lr {config['lr']:g} "
         f"(temporal encoder: {config['temporal_layers']} layer(s)), evaluated on the {config['split']} pools "
         f"({config['pool']} captions x {config['pool']} videos per kind); wall time {results['wall_seconds'] / 60:.1f} min "
         f"on {results['machine']} (a shared machine).", "",
@@ -64,7 +71,8 @@ def markdown(results: dict) -> str:
         f"{stats['frames_of_two_videos']:.2f}; a caption and the frames it describes "
         f"{stats['caption_and_its_described_frames']:.2f}, and the frames of other videos "
         f"{stats['caption_and_other_videos_frames']:.2f}.", "",
-        "**Retrieval**: text-to-video R@1 per caption kind (ties shared: a video tied with its twin counts "
+        "**Retrieval**: text-to-video R@1 per caption kind, mean ± standard deviation over the training seeds "
+        "(the same pools for every seed; ties shared: a video tied with its twin counts "
         "one half); in brackets the same trained model with its attention forced uniform (query maps "
         "zeroed). Order contrast: share of order captions whose video outscores its time-reversed twin "
         "(0.5 = chance).", "",
@@ -72,9 +80,10 @@ def markdown(results: dict) -> str:
     for name, run in results["heads"].items():
         trained = run["trained"]
         lines.append(f"| {name} | " + " | ".join(_r1(trained[kind]) for kind in KINDS)
-                     + f" | {trained['order']['retrieval']['order_contrast']:.3f} | {run['train_seconds'] / 60:.1f} |")
+                     + f" | {_with_spread(trained['order']['retrieval'], 'order_contrast', 3)} | {run['train_seconds'] / 60:.1f} |")
     lines += ["", "**Attention** of each caption over its own video after training: mass on the described "
-              "segment(s) (sentence) or on the word's own segment (content words) / the uniform share.", "",
+              "segment(s) (sentence) or on the word's own segment (content words), mean ± std over the seeds / the "
+              "uniform share.", "",
               "| head | " + " | ".join(f"sentence, {KIND_TITLES[k]}" for k in KINDS) + " | "
               + " | ".join(f"words, {KIND_TITLES[k]}" for k in KINDS) + " |", "|---|" + "---:|" * 6]
     for name, run in results["heads"].items():
@@ -84,7 +93,8 @@ def markdown(results: dict) -> str:
                          + " | ".join(_mass(trained[k], "words") for k in KINDS) + " |")
     if results["fix_variants"]:
         lines += ["", "**The attention's LayerNorm and starting values, one at a time** (`dllfa --dllfa_no_temporal`, lr 1e-4, one-segment "
-                  "captions): logit spread / mass on the own segment at step 0 -> after training "
+                  f"captions, training seed {results['fix_variants_seed']} only): logit spread / mass on the own segment at "
+                  "step 0 -> after training "
                   f"(uniform share {results['fix_variants_uniform_share']:.3f}), and R@1 of the trained model "
                   "against the same model with uniform attention.", "",
                   "| setting | sentence: spread / mass | content words: spread / mass | R@1 | R@1, uniform attention |",
