@@ -3,7 +3,7 @@
 # table of mean ± standard deviation ($SEEDS_DIR/seeds.{md,json}, scripts/demo_seeds_report.py).
 # The README's claims about the pixel demo rest on this table, not on one seed.
 # Settings (environment): DEMO_SEEDS ("42 7 1"; 42 is `make demo`'s), SEEDS_DIR (runs/demo_seeds),
-# DEMO_HEADS ("dllfa meanP seqTransf"), the demo's DEMO_* sizes, PYTHON (.venv/bin/python).
+# DEMO_HEADS ("dllfa meanP seqTransf"), DEMO_DATA ($SEEDS_DIR/data), the demo's DEMO_* sizes, PYTHON (.venv/bin/python).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
@@ -11,9 +11,10 @@ PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 DEMO_SEEDS="${DEMO_SEEDS:-42 7 1}"
 SEEDS_DIR="${SEEDS_DIR:-runs/demo_seeds}"
 DEMO_HEADS="${DEMO_HEADS:-dllfa meanP seqTransf}"
+DEMO_DATA="${DEMO_DATA:-$SEEDS_DIR/data}"
 mkdir -p "$SEEDS_DIR"
 for seed in $DEMO_SEEDS; do
-  DEMO_SEED="$seed" DEMO_DIR="$SEEDS_DIR/seed$seed" DEMO_DATA="$SEEDS_DIR/data" DEMO_HEADS="$DEMO_HEADS" \
+  DEMO_SEED="$seed" DEMO_DIR="$SEEDS_DIR/seed$seed" DEMO_DATA="$DEMO_DATA" DEMO_HEADS="$DEMO_HEADS" \
     PYTHON="$PYTHON" bash scripts/demo.sh
 done
 # shellcheck disable=SC2086  # seeds and heads are words

@@ -84,3 +84,26 @@ def test_resume_with_other_settings_is_refused(video_dir, tmp_path, capsys):
         extract_frames(video_dir, output, fps=2.0, short_side=16)
     assert main(["--video_dir", str(tmp_path / "nowhere"), "--output_dir", output]) == 2
     assert "video folder not found" in capsys.readouterr().err
+
+
+def _frame_bytes(output_dir: str) -> dict:
+    root = os.path.join(output_dir, "frames")
+    files = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as handle:
+                files[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return files
+
+
+def test_frames_do_not_depend_on_the_worker_or_thread_count(video_dir, tmp_path):
+    """The demo's inputs are a function of its seeds only: the same JPEG bytes from one worker with
+    OpenCV's default threads as from two workers (each on one OpenCV thread)."""
+    threads = cv2.getNumThreads()
+    try:
+        extract_frames(video_dir, str(tmp_path / "one"), workers=1)
+    finally:
+        cv2.setNumThreads(threads)
+    extract_frames(video_dir, str(tmp_path / "two"), workers=2)
+    one, two = _frame_bytes(str(tmp_path / "one")), _frame_bytes(str(tmp_path / "two"))
+    assert len(one) == 13 and one == two
