@@ -173,3 +173,8 @@ def mean_and_std(values) -> tuple:
     if len(values) < 2:
         return mean, 0.0
     return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
+def format_mean_std(mean: float, std: float, digits: int) -> str:
+    """"mean ± std" at `digits` decimals: how every result over seeds is printed."""
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"

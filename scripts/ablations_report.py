@@ -14,13 +14,13 @@ import json
 import os
 import sys
 
+from modules.metrics import format_mean_std
 from scripts.demo_heads import DEMO_HEADS
 from scripts.demo_report import minutes
+from scripts.demo_seeds_report import COLUMNS, cell
 
-PIXEL_COLUMNS = {"one_event_R1": ("pixel R@1 one-event", 1), "sequence_R1": ("pixel R@1 sequence", 1),
-                 "order_contrast": ("pixel order contrast", 3),
-                 "one_event_order_contrast": ("pixel order contrast one-event", 3),
-                 "swap_contrast": ("pixel swap contrast", 3), "direction_contrast": ("pixel direction contrast", 3)}
+PIXEL_COLUMNS = ("one_event_R1", "sequence_R1", "order_contrast", "one_event_order_contrast", "swap_contrast",
+                 "direction_contrast")  # of scripts/demo_seeds_report.py
 FEATURE_KINDS = {"one_segment": "features R@1 one-segment", "multi_segment": "features R@1 multi-segment",
                  "order": "features R@1 order"}
 
@@ -30,18 +30,14 @@ def feature_name(head: str) -> str:
     return " ".join(DEMO_HEADS[head][1:])
 
 
-def _spread(mean: float, std: float, digits: int) -> str:
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
 def feature_cells(feature: dict, head: str) -> list:
     trained = feature["heads"].get(feature_name(head), {}).get("trained")
     if not trained:
         return ["not run"] * (len(FEATURE_KINDS) + 1)
-    cells = [_spread(trained[kind]["retrieval"]["R1"], trained[kind]["retrieval"].get("R1_std", 0.0), 1)
+    cells = [format_mean_std(trained[kind]["retrieval"]["R1"], trained[kind]["retrieval"]["R1_std"], 1)
              for kind in FEATURE_KINDS]
     order = trained["order"]["retrieval"]
-    return cells + [_spread(order["order_contrast"], order.get("order_contrast_std", 0.0), 3)]
+    return cells + [format_mean_std(order["order_contrast"], order["order_contrast_std"], 3)]
 
 
 def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int) -> str:
@@ -54,12 +50,12 @@ def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int) -> str:
              "kind, order contrast (all captions / one-event captions), swap and direction contrast; feature "
              "benchmark: R@1 per caption kind (its ties count one half) and order contrast. Chance for the "
              "contrasts is 0.5.", "",
-             "| head | flags | " + " | ".join(title for title, _ in PIXEL_COLUMNS.values()) + " | "
+             "| head | flags | " + " | ".join(f"pixel {COLUMNS[column][0]}" for column in PIXEL_COLUMNS) + " | "
              + " | ".join(FEATURE_KINDS.values()) + " | features order contrast |",
              "|---|---|" + "---:|" * (len(PIXEL_COLUMNS) + len(FEATURE_KINDS) + 1)]
     for head in heads:
         row = pixel["heads"][head]
-        cells = [_spread(row[column]["mean"], row[column]["std"], digits) for column, (_, digits) in PIXEL_COLUMNS.items()]
+        cells = [cell(row[column], column, with_seeds=False) for column in PIXEL_COLUMNS]
         cells += feature_cells(feature, head)
         lines.append(f"| {head} | `{' '.join(DEMO_HEADS[head])}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

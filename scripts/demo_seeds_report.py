@@ -13,42 +13,42 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, List
+from typing import Dict, List, Optional
 
-from modules.metrics import mean_and_std
+from modules.metrics import format_mean_std, mean_and_std
 from scripts.demo_heads import DEMO_HEADS
 
-# column -> (title, path in a head's summary entry, digits)
+HEAD = object()  # stands for the head's name in a column's path
+# column -> (title, path from the root of a summary.json, digits); an attention column exists only for
+# heads that attend over frames (a path that does not resolve on every seed is left out)
 COLUMNS = {
-    "R1": ("R@1", ("R1",), 1),
-    "one_event_R1": ("R@1 one-event", ("by_caption_kind", "one_event", "R1"), 1),
-    "sequence_R1": ("R@1 sequence", ("by_caption_kind", "sequence", "R1"), 1),
-    "order_contrast": ("order contrast", ("order_contrast",), 3),
-    "one_event_order_contrast": ("order contrast one-event", ("by_caption_kind", "one_event", "order_contrast"), 3),
-    "swap_contrast": ("swap contrast", (), 3),
-    "direction_contrast": ("direction contrast", (), 3),
+    "R1": ("R@1", ("heads", HEAD, "R1"), 1),
+    "one_event_R1": ("R@1 one-event", ("heads", HEAD, "by_caption_kind", "one_event", "R1"), 1),
+    "sequence_R1": ("R@1 sequence", ("heads", HEAD, "by_caption_kind", "sequence", "R1"), 1),
+    "order_contrast": ("order contrast", ("heads", HEAD, "order_contrast"), 3),
+    "one_event_order_contrast": ("order contrast one-event",
+                                 ("heads", HEAD, "by_caption_kind", "one_event", "order_contrast"), 3),
+    "swap_contrast": ("swap contrast", ("swap_contrast", HEAD), 3),
+    "direction_contrast": ("direction contrast", ("direction_contrast", HEAD), 3),
+    "attention_sentence": ("attention on the event, sentence",
+                           ("attention_on_described_event", HEAD, "sentence", "mass"), 2),
+    "attention_words": ("attention on the event, words", ("attention_on_described_event", HEAD, "words", "mass"), 2),
 }
-TOP_LEVEL = ("swap_contrast", "direction_contrast")  # summary.json keeps these as {head: value}
 LEAD_COLUMNS = ("one_event_R1", "sequence_R1", "order_contrast")
 REFERENCE_HEAD = "dllfa"
 
 
-def _value(summary: dict, head: str, column: str) -> float:
-    if column.startswith("attention_"):
-        level = column[len("attention_"):]
-        return summary["attention_on_described_event"][head][level]["mass"]
-    if column in TOP_LEVEL:
-        return float(summary[column][head])
-    entry = summary["heads"][head]
+def _value(summary: dict, head: str, column: str) -> Optional[float]:
+    """The column's value for `head` in one seed's summary, None where the head has no such value."""
+    entry = summary
     for key in COLUMNS[column][1]:
-        entry = entry[key]
-    return float(entry)
+        entry = entry.get(head if key is HEAD else key) if isinstance(entry, dict) else None
+    return None if entry is None else float(entry)
 
 
 def columns_of(summaries: List[dict], head: str) -> List[str]:
-    """The table's columns for `head`: the metrics, and the attention levels it has on every seed."""
-    levels = set.intersection(*(set(s["attention_on_described_event"].get(head, {})) for s in summaries))
-    return list(COLUMNS) + [f"attention_{level}" for level in ("sentence", "words") if level in levels]
+    """The table's columns for `head`: those it has a value for on every seed."""
+    return [column for column in COLUMNS if all(_value(s, head, column) is not None for s in summaries)]
 
 
 def combine(summaries: Dict[int, dict], heads: List[str]) -> dict:
@@ -80,30 +80,29 @@ def leads(combined: dict) -> Dict[str, Dict[str, dict]]:
         for column in LEAD_COLUMNS:
             ours, theirs = heads[REFERENCE_HEAD][column], heads[head][column]
             per_seed = {seed: ours["per_seed"][seed] - theirs["per_seed"][seed] for seed in ours["per_seed"]}
-            spread = max(ours["std"], theirs["std"])
-            out[head][column] = {"per_seed": per_seed, "smallest": min(per_seed.values()), "spread": spread,
-                                 "ahead_beyond_spread": min(per_seed.values()) > spread}
+            smallest, spread = min(per_seed.values()), max(ours["std"], theirs["std"])
+            out[head][column] = {"per_seed": per_seed, "smallest": smallest, "spread": spread,
+                                 "ahead_beyond_spread": smallest > spread}
     return out
 
 
-def _cell(entry: dict, digits: int) -> str:
-    seeds = " / ".join(f"{v:.{digits}f}" for v in entry["per_seed"].values())
-    return f"{entry['mean']:.{digits}f} ± {entry['std']:.{digits}f} ({seeds})"
+def cell(entry: dict, column: str, with_seeds: bool = True) -> str:
+    """"mean ± std (each seed's value)" of a combined column, in the column's digits."""
+    digits = COLUMNS[column][2]
+    text = format_mean_std(entry["mean"], entry["std"], digits)
+    return text + " (" + " / ".join(f"{v:.{digits}f}" for v in entry["per_seed"].values()) + ")" if with_seeds else text
 
 
 def markdown(combined: dict, lead_table: dict) -> str:
     seeds = combined["seeds"]
-    all_columns = list(COLUMNS) + ["attention_sentence", "attention_words"]
-    titles = {**{c: COLUMNS[c][0] for c in COLUMNS}, "attention_sentence": "attention on the event, sentence",
-              "attention_words": "attention on the event, words"}
+    titles = {column: title for column, (title, _, _) in COLUMNS.items()}
     lines = [f"Pixel demo over {len(seeds)} training seeds ({', '.join(map(str, seeds))}; the same data): mean ± "
              "standard deviation (each seed's value in brackets, in that order). Attention: share of a one-event "
              "caption's attention on its event's frames"
              + (f" (uniform {combined['uniform_attention']:.2f})" if "uniform_attention" in combined else "") + ".", "",
-             "| head | " + " | ".join(titles[c] for c in all_columns) + " |", "|---|" + "---:|" * len(all_columns)]
+             "| head | " + " | ".join(titles.values()) + " |", "|---|" + "---:|" * len(COLUMNS)]
     for head, entries in combined["heads"].items():
-        cells = [_cell(entries[c], 3 if "contrast" in c else (2 if c.startswith("attention") else 1))
-                 if c in entries else "" for c in all_columns]
+        cells = [cell(entries[c], c) if c in entries else "" for c in COLUMNS]
         lines.append(f"| {head} | " + " | ".join(cells) + " |")
     if lead_table:
         lines += ["", f"{REFERENCE_HEAD}'s lead on each seed (its value minus the other head's), and whether the "
@@ -112,7 +111,7 @@ def markdown(combined: dict, lead_table: dict) -> str:
         for head, columns in lead_table.items():
             cells = []
             for column in LEAD_COLUMNS:
-                entry, digits = columns[column], 3 if "contrast" in column else 1
+                entry, digits = columns[column], COLUMNS[column][2]
                 per_seed = " / ".join(f"{v:+.{digits}f}" for v in entry["per_seed"].values())
                 verdict = "beyond the spread" if entry["ahead_beyond_spread"] else "not beyond the spread"
                 cells.append(f"{per_seed}; std {entry['spread']:.{digits}f}: {verdict}")

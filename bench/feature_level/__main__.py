@@ -23,7 +23,7 @@ import torch
 
 from bench.feature_level.generator import World, make_pools
 from bench.feature_level.report import feature_statistics, markdown
-from bench.feature_level.runs import SPLIT_SEEDS, run_seeds
+from bench.feature_level.runs import SPLIT_SEEDS, processes, run_seeds
 from bench.feature_level.seeds import combine
 from bench.feature_level.variants import DEFAULT_HEADS, HEADS
 from bench.run_all import cpu_name
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         "command": shlex.join(["python", "-m", "bench.feature_level", *(sys.argv[1:] if argv is None else argv)]),
         "config": {**config, "seeds": args.seed_list},
         "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-                   f"{args.threads or torch.get_num_threads()} threads x {min(max(args.jobs, 1), len(args.seed_list))} process(es)",
+                   f"{args.threads or torch.get_num_threads()} threads x {processes(args.jobs, args.seed_list)} process(es)",
         "statistics": feature_statistics(pools),
         "heads": heads,
         "fix_variants": per_seed[0]["fix_variants"],

@@ -4,6 +4,7 @@ from typing import Dict, List
 import torch
 
 from bench.feature_level.generator import KINDS, FeatureBatch, unit
+from modules.metrics import format_mean_std
 
 KIND_TITLES = {"one_segment": "one-segment", "multi_segment": "multi-segment", "order": "order"}
 
@@ -32,9 +33,8 @@ def feature_statistics(pools: Dict[str, FeatureBatch]) -> Dict[str, float]:
 
 
 def _with_spread(entry: dict, key: str, digits: int) -> str:
-    """"mean ± std" of a combined result (bench/feature_level/seeds.py), or the number alone."""
-    text = f"{entry[key]:.{digits}f}"
-    return text + f" ± {entry[key + '_std']:.{digits}f}" if key + "_std" in entry else text
+    """"mean ± std" of a result combined over seeds (bench/feature_level/seeds.py)."""
+    return format_mean_std(entry[key], entry[key + "_std"], digits)
 
 
 def _r1(entry: dict) -> str:

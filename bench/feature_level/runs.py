@@ -6,7 +6,7 @@ starting weights (`variants.make_head`) and the stream of training batches (TRAI
 seed, apart from the data seed's streams), the same for every head of that seed.
 """
 import multiprocessing
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 
@@ -64,11 +64,16 @@ def _run_seed_job(job: tuple) -> dict:
     return run_seed(*job)
 
 
-def run_seeds(config: dict, seeds: List[int], fix_table: bool, jobs: Optional[int] = 1) -> List[dict]:
-    """`run_seed` for every seed (the attention-parts table with the first seed only), in order; with
-    jobs > 1 in that many spawned processes (a fresh interpreter each: no thread pool is inherited)."""
+def processes(jobs: int, seeds: List[int]) -> int:
+    """How many processes `run_seeds` trains in: at most one per seed, at least one."""
+    return max(1, min(jobs, len(seeds)))
+
+
+def run_seeds(config: dict, seeds: List[int], fix_table: bool, jobs: int = 1) -> List[dict]:
+    """`run_seed` for every seed (the attention-parts table with the first seed only), in order; in this
+    process, or in `processes(jobs, seeds)` spawned ones (a fresh interpreter each: no thread pool is inherited)."""
     work = [(config, seed, fix_table and index == 0) for index, seed in enumerate(seeds)]
-    if not jobs or jobs <= 1 or len(work) == 1:
+    if processes(jobs, seeds) == 1:
         return [_run_seed_job(job) for job in work]
-    with multiprocessing.get_context("spawn").Pool(min(jobs, len(work))) as pool:
+    with multiprocessing.get_context("spawn").Pool(processes(jobs, seeds)) as pool:
         return pool.map(_run_seed_job, work, chunksize=1)
