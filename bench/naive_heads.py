@@ -24,17 +24,19 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 
 def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
     """Per video: its real frames in order, through the temporal encoder run on them alone,
-    L2-normalised, zero-padded back to [Nv, T, D]; also the mask [Nv, T] (real frames first)."""
+    L2-normalised, zero-padded back to [Nv, T, D] ([Nv, T, 2D]: then the plain frames, also
+    L2-normalised, for a head that keeps them); also the mask [Nv, T] (real frames first)."""
     videos, count, width = frames.shape
-    out = frames.new_zeros(videos, count, width)
+    keeps_plain = getattr(head, "keeps_plain_frames", False)
+    out = frames.new_zeros(videos, count, 2 * width if keeps_plain else width)
     mask = torch.zeros(videos, count, dtype=torch.bool)
     for j in range(videos):
         keep = video_mask[j].bool()
-        real = frames[j][keep]  # [n, D]
+        plain = real = frames[j][keep]  # [n, D]
         if head.temporal is not None:
             slots = torch.arange(count)[keep]
             real = real + head.temporal.transformer((real + head.temporal.positions[slots])[None])[0]
-        out[j, :len(real)] = unit(real)
+        out[j, :len(real)] = torch.cat([unit(real), unit(plain)], -1) if keeps_plain else unit(real)
         mask[j, :len(real)] = True
     return out, mask
 
@@ -77,11 +79,12 @@ def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tenso
     else:
         lam = head.frame_weight()  # a number or a scalar tensor
     sim = 0.0
+    encoded, plain = ordered.chunk(2, -1) if head.keeps_plain_frames else (ordered, ordered)  # plain: the token level's
     if head.frame_level is not None:
-        sim = sim + lam * naive_level(head.frame_level, sentence[:, None], ordered, mask)[:, 0]
+        sim = sim + lam * naive_level(head.frame_level, sentence[:, None], encoded, mask)[:, 0]
     if head.token_level is not None:
         word_mask = word_mask.bool()
-        sims = naive_level(head.token_level, words, ordered, mask)  # [Nt, L, Nv]
+        sims = naive_level(head.token_level, words, plain, mask)  # [Nt, L, Nv]
         norm, *mlp = head.word_weights
         logits = torch.nn.Sequential(*mlp)(layer_norm(norm, unit(words)))[..., 0].masked_fill(~word_mask, float("-inf"))
         beta = logits.softmax(-1)  # [Nt, L]

@@ -67,10 +67,16 @@ def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
         torch.save({**payload, FORMAT_KEY: CHECKPOINT_FORMAT}, temporary)
 
 
+# Model flags added after checkpoints of `CHECKPOINT_FORMAT` were written: a config without one comes from
+# before the flag, when the model computed what this value gives (which need not be today's default).
+FLAGS_BEFORE_THEY_EXISTED = {"dllfa_token_frames": "temporal"}
+
+
 def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
     """A checkpoint written by `save_checkpoint` in `CHECKPOINT_FORMAT`, or a plain state dict
     (every value a tensor: model weights from elsewhere, for `--init_model`), on the CPU;
-    `mmap`: its tensors stay in the file until read."""
+    `mmap`: its tensors stay in the file until read. A config is completed with
+    `FLAGS_BEFORE_THEY_EXISTED` where it lacks them."""
     if not os.path.isfile(path):
         raise InputError(f"checkpoint not found: {path}")
     try:
@@ -82,6 +88,8 @@ def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
         found = checkpoint.get(FORMAT_KEY, "none") if isinstance(checkpoint, dict) else "none"
         raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}: train it "
                          f"again, or give its model weights alone as a plain state dict to --init_model")
+    if not plain_weights and isinstance(checkpoint.get("config"), dict):
+        checkpoint["config"] = {**FLAGS_BEFORE_THEY_EXISTED, **checkpoint["config"]}
     return checkpoint
 
 
@@ -160,7 +168,7 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
 # Flags that change what a model computes without changing its parameter shapes: a checkpoint
 # evaluated with other values would load and give other numbers.
 MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_fusion", "temporal_centering", "clip_activation",
+               "dllfa_no_temporal", "dllfa_token_frames", "dllfa_fusion", "temporal_centering", "clip_activation",
                "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
 
 

@@ -38,9 +38,10 @@ def encode_videos(model: RetrievalModel, loader: DataLoader, device: torch.devic
         frames.append(model.encode_video(batch["video"].to(device, non_blocking=True), mask))
         masks.append(mask.bool())
     if not frames:  # an empty shard: fp32 [0, T, D] as encode_video gives, so that it gathers with the rest
-        return (torch.zeros((0, frames_per_video, model.backbone.embed_dim), device=device),
+        width = model.head.frame_side_width(model.backbone.embed_dim)
+        return (torch.zeros((0, frames_per_video, width), device=device),
                 torch.zeros((0, frames_per_video), dtype=torch.bool, device=device))
-    return torch.cat(frames), torch.cat(masks)  # [Nv_local, T, D], [Nv_local, T]
+    return torch.cat(frames), torch.cat(masks)  # [Nv_local, T, D (2D with plain frames kept)], [Nv_local, T]
 
 
 @torch.no_grad()

@@ -20,7 +20,7 @@ from modules.clip_weights.files import ACTIVATIONS
 from modules.clip_weights.download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
-from modules.retrieval_heads import DEFAULT_MEMORY_MB, DLLFA_LEVELS, FUSIONS, HEAD_NAMES
+from modules.retrieval_heads import DEFAULT_MEMORY_MB, DLLFA_LEVELS, FUSIONS, HEAD_NAMES, TOKEN_FRAMES
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -87,6 +87,9 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     model.add_argument("--dllfa_levels", choices=DLLFA_LEVELS, default="both",
                        help="DLLFA's attention levels; frame or token alone: ablations")
     model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
+    model.add_argument("--dllfa_token_frames", choices=TOKEN_FRAMES, default="temporal",
+                       help="what DLLFA's token level attends over: the temporal encoder's output, or the plain frames "
+                            "before it (order-free: the frame level alone then reads order; modules/retrieval_heads.py)")
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
                             "for backbones whose frames of one video are nearly the same vector (docs/demo.md)")

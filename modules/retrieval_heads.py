@@ -6,7 +6,10 @@
 
 `video_side` is `pool_video(frame_side(frames, mask), mask)`: `frame_side` is the temporal
 encoder (per video, so training runs it on each rank's own videos before the gather and
-evaluation once per video), `pool_video` the head's own pooling and projections.
+evaluation once per video), `pool_video` the head's own pooling and projections. A DLLFA head
+whose token level reads the plain frames (`--dllfa_token_frames plain`) keeps them beside the
+encoded ones: its `frame_side` gives [Nv, T, 2D], the encoded frames then the plain ones
+(`frame_side_width`).
 
 The same `similarity` serves a training batch (B x B, with autograd) and a full evaluation
 (chunked, temporaries under `memory_mb`). Inputs are raw backbone outputs; padded frames and
@@ -31,6 +34,7 @@ from modules.temporal_encoder import TemporalEncoder
 
 HEAD_NAMES = ("meanP", "seqTransf", "xpool", "dllfa")
 DLLFA_LEVELS = ("both", "frame", "token")
+TOKEN_FRAMES = ("temporal", "plain")  # --dllfa_token_frames: what DLLFA's token level attends over
 FUSIONS = ("learned", "caption")  # --dllfa_fusion besides a fixed weight in [0, 1]
 DEFAULT_MEMORY_MB = 2048.0  # budget of the pairwise scoring temporaries (--sim_memory_mb)
 
@@ -62,6 +66,11 @@ class RetrievalHead(nn.Module):
     TemporalEncoder or None) and implement encode_text / encode_video / score."""
 
     temporal: Optional[TemporalEncoder]
+    keeps_plain_frames = False  # frame_side also returns the frames the temporal encoder read
+
+    def frame_side_width(self, embed_dim: int) -> int:
+        """The last dimension of `frame_side`'s output for frames of width `embed_dim`."""
+        return 2 * embed_dim if self.keeps_plain_frames else embed_dim
 
     def text_side(self, sentence: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor):
         """sentence [Nt, D], words [Nt, L, D], word_mask [Nt, L] (words and EOT)."""
@@ -71,14 +80,18 @@ class RetrievalHead(nn.Module):
 
     def frame_side(self, frames: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
         """frames [Nv, T, D] -> [Nv, T, D] full precision, zero where padded: the temporal
-        encoder's output, or the frames themselves without one. Per video."""
+        encoder's output, or the frames themselves without one; [Nv, T, 2D] (the encoder's
+        output, then its input) when the head `keeps_plain_frames`. Per video."""
         with torch.autocast(frames.device.type, enabled=False):
             mask = video_mask.bool()
             frames = _zero_padding(frames, mask)
-            return frames if self.temporal is None else self.temporal(frames, mask)
+            if self.temporal is None:
+                return frames
+            encoded = self.temporal(frames, mask)
+            return torch.cat([encoded, frames], -1) if self.keeps_plain_frames else encoded
 
     def pool_video(self, frames: torch.Tensor, video_mask: torch.Tensor):
-        """frames [Nv, T, D] from `frame_side`, video_mask [Nv, T] -> the video side of `score`."""
+        """frames [Nv, T, D or 2D] from `frame_side`, video_mask [Nv, T] -> the video side of `score`."""
         with torch.autocast(frames.device.type, enabled=False), full_precision_matmuls():
             mask = video_mask.bool()
             return self.encode_video(_zero_padding(frames, mask), mask)
@@ -118,8 +131,8 @@ class AttentionText(NamedTuple):
 
 
 class AttentionVideo(NamedTuple):
-    frame: Optional[PooledVideos]
-    token: Optional[PooledVideos]
+    frame: Optional[PooledVideos]  # over the encoded frames
+    token: Optional[PooledVideos]  # over the encoded frames, or the plain ones (--dllfa_token_frames plain)
 
     @property
     def device(self) -> torch.device:
@@ -143,6 +156,16 @@ class AttentionPoolingHead(RetrievalHead):
       LayerNormed (|entry| ~ 1) sentence features, so the logit moves up to ~D * lr per step (0.05
       at D = 512), the same reasoning as the LayerNorms before q and k. Per caption, it can also
       lean on the frame level for one caption and on the words for another.
+    Token frames (`TOKEN_FRAMES`, `--dllfa_token_frames`): the frame level attends over the temporal
+    encoder's output; the token level over it too ("temporal", the default) or over the plain frames
+    the encoder read ("plain"). On plain frames the token level is order-free: a video and its
+    reversal get the same token score, so what tells them apart in the fused score is the frame
+    level's order reading alone. On encoded frames the token level reads order too, which helps
+    where words carry it (contextual word features: "left" after "moves") and is noise where they
+    do not, noise that can outvote the frame level since the token level carries most of the fused
+    score. Measured (docs/feature_benchmark.md, docs/demo.md): "plain" reads order better on the
+    feature benchmark, whose word features carry no order; "temporal" learns the direction of a
+    motion on the pixel demo, where "plain" does not.
     Each lambda keeps the fused score a convex combination of the levels' cosines (in [-1, 1],
     at the same temperature): lambda at 1 or 0 gives a level alone. The fusion and pooling
     weights are folded into the text side, so each level is one weighted `pooled_similarity`
@@ -152,7 +175,7 @@ class AttentionPoolingHead(RetrievalHead):
     level scores exactly like the mean of its frames (meanP, or seqTransf with the temporal encoder)."""
 
     def __init__(self, embed_dim: int, attention_dim: int, levels: str, temporal: Optional[TemporalEncoder],
-                 fusion: Optional[float], residual: bool):
+                 fusion: Optional[float], residual: bool, token_frames: str = "temporal"):
         super().__init__()
         self.temporal = temporal
         self.frame_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
@@ -164,6 +187,10 @@ class AttentionPoolingHead(RetrievalHead):
         self.word_weights = nn.Sequential(nn.LayerNorm(embed_dim, bias=False), nn.Linear(embed_dim, attention_dim),
                                           nn.GELU(), nn.Linear(attention_dim, 1, bias=False)) \
             if self.token_level is not None else None
+        # the plain frames travel beside the encoded ones when the token level reads them next to a frame level
+        # (the token level alone on plain frames has no encoder: build_head)
+        self.keeps_plain_frames = (temporal is not None and self.frame_level is not None and self.token_level is not None
+                                   and token_frames == "plain")
         both = levels == "both"
         self.fusion = fusion if both else None
         self.fusion_logit = nn.Parameter(torch.zeros(())) if self.fusion == "learned" else None
@@ -196,10 +223,16 @@ class AttentionPoolingHead(RetrievalHead):
         return AttentionText(frame, token)
 
     def encode_video(self, frames, mask) -> AttentionVideo:
-        frames = normalize(frames)  # [Nv, T, D] unit-norm, zero where padded
-        mean = masked_mean(frames, mask)  # [Nv, D]
-        return AttentionVideo(*(None if level is None else level.video_side(frames, mean, mask)
-                                for level in (self.frame_level, self.token_level)))
+        # [Nv, T, D] each: the frame level's and the token level's frames (the same tensor unless plain ones are kept)
+        streams = frames.chunk(2, dim=-1) if self.keeps_plain_frames else (frames, frames)
+        sides = []
+        for level, level_frames in zip((self.frame_level, self.token_level), streams):
+            if level is None:
+                sides.append(None)
+                continue
+            level_frames = normalize(level_frames)  # [Nv, T, D] unit-norm, zero where padded
+            sides.append(level.video_side(level_frames, masked_mean(level_frames, mask), mask))
+        return AttentionVideo(*sides)
 
     def score(self, text: AttentionText, video: AttentionVideo, memory_mb) -> torch.Tensor:
         return sum(pooled_similarity(t, v, memory_mb) for t, v in zip(text, video) if t is not None)
@@ -209,7 +242,8 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
                clip_text_transformer: Optional[Transformer] = None,
                clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
                dllfa_levels: str = "both", dllfa_temporal: bool = True,
-               dllfa_fusion: float | str = "caption", temporal_centering: bool = False) -> RetrievalHead:
+               dllfa_fusion: float | str = "caption", temporal_centering: bool = False,
+               dllfa_token_frames: str = "temporal") -> RetrievalHead:
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
@@ -220,6 +254,8 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
         raise InputError(f"unknown head {name!r}; use one of {', '.join(HEAD_NAMES)}")
     if dllfa_levels not in DLLFA_LEVELS:
         raise InputError(f"unknown DLLFA levels {dllfa_levels!r}; use one of {', '.join(DLLFA_LEVELS)}")
+    if dllfa_token_frames not in TOKEN_FRAMES:
+        raise InputError(f"unknown DLLFA token frames {dllfa_token_frames!r}; use one of {', '.join(TOKEN_FRAMES)}")
     if isinstance(dllfa_fusion, str) and dllfa_fusion not in FUSIONS:
         raise InputError(f"unknown DLLFA fusion {dllfa_fusion!r}; use a weight in [0, 1] or one of {', '.join(FUSIONS)}")
     if not isinstance(dllfa_fusion, str) and not 0.0 <= dllfa_fusion <= 1.0:
@@ -235,5 +271,7 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
         return MeanPoolingHead(temporal())
     if name == "xpool":
         return AttentionPoolingHead(embed_dim, attention_dim, "frame", None, None, residual=False)
-    return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, temporal() if dllfa_temporal else None,
-                                dllfa_fusion, residual=True)
+    # the token level alone on plain frames reads no encoder: none is built (its weights would get no gradient)
+    encoder_read = dllfa_temporal and not (dllfa_levels == "token" and dllfa_token_frames == "plain")
+    return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, temporal() if encoder_read else None,
+                                dllfa_fusion, residual=True, token_frames=dllfa_token_frames)

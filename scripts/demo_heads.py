@@ -15,6 +15,7 @@ DEMO_HEADS = {
     "dllfa_no_temporal": ("--sim_header", "dllfa", "--dllfa_no_temporal"),
     "dllfa_frame": ("--sim_header", "dllfa", "--dllfa_levels", "frame"),
     "dllfa_token": ("--sim_header", "dllfa", "--dllfa_levels", "token"),
+    "dllfa_token_plain": ("--sim_header", "dllfa", "--dllfa_token_frames", "plain"),
     "dllfa_fixed_fusion": ("--sim_header", "dllfa", "--dllfa_fusion", "0.5"),
 }
 

@@ -123,3 +123,13 @@ def test_a_plain_state_dict_loads_as_weights(tmp_path):
     torch.save(model.state_dict(), tmp_path / "weights.pt")
     load_model_weights(other, str(tmp_path / "weights.pt"))
     assert torch.equal(other.weight, model.weight)
+
+
+@pytest.mark.parametrize("recorded", [None, "plain"])
+def test_a_config_from_before_a_model_flag_existed_records_what_the_model_computed(tmp_path, recorded):
+    """A config without --dllfa_token_frames was written when the token level read the encoded frames:
+    eval-only and --resume take "temporal" from it whatever the default is."""
+    config = {"sim_header": "dllfa"} if recorded is None else {"sim_header": "dllfa", "dllfa_token_frames": recorded}
+    save_checkpoint(str(tmp_path / "ckpt.pt"), {"model": nn.Linear(3, 2).state_dict(), "config": config})
+    assert load_checkpoint(str(tmp_path / "ckpt.pt"))["config"]["dllfa_token_frames"] == (recorded or "temporal")
+    assert checkpoints.checkpoint_config(str(tmp_path / "ckpt.pt"))["dllfa_token_frames"] == (recorded or "temporal")

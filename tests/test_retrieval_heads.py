@@ -21,9 +21,11 @@ CONFIGS = {
     "dllfa-learned-fusion": ("dllfa", {"dllfa_fusion": "learned"}),
     "dllfa-caption-fusion": ("dllfa", {"dllfa_fusion": "caption"}),
     "dllfa-fusion-0.2": ("dllfa", {"dllfa_fusion": 0.2}),
+    "dllfa-token-plain": ("dllfa", {"dllfa_token_frames": "plain"}),
+    "dllfa-token-alone-plain": ("dllfa", {"dllfa_levels": "token", "dllfa_token_frames": "plain"}),
 }
 ORDER_AWARE = {"seqTransf", "dllfa", "dllfa-frame", "dllfa-token", "dllfa-learned-fusion", "dllfa-caption-fusion",
-               "dllfa-fusion-0.2"}
+               "dllfa-fusion-0.2", "dllfa-token-plain"}
 
 
 def make_head(config: str, dtype=torch.float64, seed=0):
@@ -128,7 +130,7 @@ def test_gradients_reach_every_parameter_and_the_inputs(config):
     symmetric_infonce(sim, torch.tensor(100.0, dtype=sim.dtype)).backward()
     sentence, words, word_mask, frames, video_mask = inputs
     assert frames.grad[video_mask].abs().sum(-1).gt(0).all()
-    if config != "dllfa-token":
+    if config not in ("dllfa-token", "dllfa-token-alone-plain"):  # no sentence-conditioned part
         assert sentence.grad.abs().sum() > 0
     if config not in ("meanP", "seqTransf", "xpool", "dllfa-frame"):
         assert words.grad[word_mask].abs().sum(-1).gt(0).all()
@@ -227,11 +229,37 @@ def test_head_names_and_ablation_structure():
     assert frame_only.frame_level.residual and frame_only.frame_weight() == 1.0
     token_only = build_head("dllfa", DIM, FRAMES, dllfa_levels="token")
     assert token_only.frame_level is None and token_only.frame_weight() == 0.0
+    assert token_only.temporal is not None and not token_only.keeps_plain_frames
+    # on plain frames the token level alone reads no encoder, and none is built
+    assert build_head("dllfa", DIM, FRAMES, dllfa_levels="token", dllfa_token_frames="plain").temporal is None
+    plain = build_head("dllfa", DIM, FRAMES, dllfa_token_frames="plain")
+    assert plain.keeps_plain_frames and plain.frame_side_width(DIM) == 2 * DIM
+    assert not build_head("dllfa", DIM, FRAMES, dllfa_token_frames="plain", dllfa_temporal=False).keeps_plain_frames
+
+
+@pytest.mark.parametrize("token_frames", ["plain", "temporal"])
+def test_token_level_on_plain_frames_scores_a_video_and_its_reversal_alike(token_frames):
+    """Frame weight 0 (the token level alone, beside a frame level): on the plain frames a reversed
+    video scores as the original, on the encoded ones it does not; with weight 1 both read order."""
+    sentence, words, word_mask, frames, _ = random_inputs(frames=FRAMES, words=WORDS, dim=DIM)
+    video_mask = torch.ones(frames.shape[:2], dtype=torch.bool)
+    change = {}
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)
+        head = build_head("dllfa", DIM, FRAMES, temporal_layers=2, attention_dim=ATTENTION, dllfa_fusion=weight,
+                          dllfa_token_frames=token_frames).double()
+        with torch.no_grad():
+            head.temporal.positions.normal_()
+            forward = fast_similarity(head, sentence, words, word_mask, frames, video_mask)
+            reversed_ = fast_similarity(head, sentence, words, word_mask, frames.flip(1), video_mask)
+        change[weight] = (forward - reversed_).abs().max()
+    assert change[1.0] > 1e-3
+    assert change[0.0] < 1e-12 if token_frames == "plain" else change[0.0] > 1e-3
 
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(name="meanp"), "unknown head"), (dict(name="dllfa", dllfa_levels="word"), "unknown DLLFA levels"),
-    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="dllfa", dllfa_fusion="mean"), "fusion"), (dict(name="seqTransf", temporal_layers=0), "layer")])
+    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="dllfa", dllfa_token_frames="raw"), "token frames"), (dict(name="dllfa", dllfa_fusion="mean"), "fusion"), (dict(name="seqTransf", temporal_layers=0), "layer")])
 def test_bad_configuration_is_an_input_error(kwargs, message):
     with pytest.raises(InputError, match=message):
         build_head(embed_dim=DIM, max_frames=FRAMES, **kwargs)

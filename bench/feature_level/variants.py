@@ -29,6 +29,7 @@ HEADS: Dict[str, tuple] = {
     "dllfa --dllfa_no_temporal": ("dllfa", {"dllfa_temporal": False}),
     "dllfa --dllfa_levels frame": ("dllfa", {"dllfa_levels": "frame"}),
     "dllfa --dllfa_levels token": ("dllfa", {"dllfa_levels": "token"}),
+    "dllfa --dllfa_token_frames plain": ("dllfa", {"dllfa_token_frames": "plain"}),
     "dllfa --dllfa_fusion 0.5": ("dllfa", {"dllfa_fusion": 0.5}),
     "dllfa --dllfa_fusion learned": ("dllfa", {"dllfa_fusion": "learned"}),
 }
