@@ -27,8 +27,7 @@ def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
     L2-normalised, zero-padded back to [Nv, T, D] ([Nv, T, 2D]: then the plain frames, also
     L2-normalised, for a head that keeps them); also the mask [Nv, T] (real frames first)."""
     videos, count, width = frames.shape
-    keeps_plain = getattr(head, "keeps_plain_frames", False)
-    out = frames.new_zeros(videos, count, 2 * width if keeps_plain else width)
+    out = frames.new_zeros(videos, count, head.frame_side_width(width))
     mask = torch.zeros(videos, count, dtype=torch.bool)
     for j in range(videos):
         keep = video_mask[j].bool()
@@ -36,7 +35,7 @@ def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
         if head.temporal is not None:
             slots = torch.arange(count)[keep]
             real = real + head.temporal.transformer((real + head.temporal.positions[slots])[None])[0]
-        out[j, :len(real)] = torch.cat([unit(real), unit(plain)], -1) if keeps_plain else unit(real)
+        out[j, :len(real)] = torch.cat([unit(real), unit(plain)], -1) if head.keeps_plain_frames else unit(real)
         mask[j, :len(real)] = True
     return out, mask
 

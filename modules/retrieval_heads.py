@@ -175,9 +175,10 @@ class AttentionPoolingHead(RetrievalHead):
     level scores exactly like the mean of its frames (meanP, or seqTransf with the temporal encoder)."""
 
     def __init__(self, embed_dim: int, attention_dim: int, levels: str, temporal: Optional[TemporalEncoder],
-                 fusion: Optional[float], residual: bool, token_frames: str = "temporal"):
+                 fusion: Optional[float], residual: bool, keeps_plain_frames: bool = False):
         super().__init__()
         self.temporal = temporal
+        self.keeps_plain_frames = keeps_plain_frames  # the token level reads the encoder's input (build_head)
         self.frame_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
             if levels in ("both", "frame") else None
         self.token_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
@@ -187,10 +188,6 @@ class AttentionPoolingHead(RetrievalHead):
         self.word_weights = nn.Sequential(nn.LayerNorm(embed_dim, bias=False), nn.Linear(embed_dim, attention_dim),
                                           nn.GELU(), nn.Linear(attention_dim, 1, bias=False)) \
             if self.token_level is not None else None
-        # the plain frames travel beside the encoded ones when the token level reads them next to a frame level
-        # (the token level alone on plain frames has no encoder: build_head)
-        self.keeps_plain_frames = (temporal is not None and self.frame_level is not None and self.token_level is not None
-                                   and token_frames == "plain")
         both = levels == "both"
         self.fusion = fusion if both else None
         self.fusion_logit = nn.Parameter(torch.zeros(())) if self.fusion == "learned" else None
@@ -223,16 +220,15 @@ class AttentionPoolingHead(RetrievalHead):
         return AttentionText(frame, token)
 
     def encode_video(self, frames, mask) -> AttentionVideo:
-        # [Nv, T, D] each: the frame level's and the token level's frames (the same tensor unless plain ones are kept)
-        streams = frames.chunk(2, dim=-1) if self.keeps_plain_frames else (frames, frames)
-        sides = []
-        for level, level_frames in zip((self.frame_level, self.token_level), streams):
-            if level is None:
-                sides.append(None)
-                continue
-            level_frames = normalize(level_frames)  # [Nv, T, D] unit-norm, zero where padded
-            sides.append(level.video_side(level_frames, masked_mean(level_frames, mask), mask))
-        return AttentionVideo(*sides)
+        streams = frames.chunk(2, dim=-1) if self.keeps_plain_frames else (frames,)  # encoded [, plain]
+        inputs = []
+        for stream in streams:
+            stream = normalize(stream)  # [Nv, T, D] unit-norm, zero where padded
+            inputs.append((stream, masked_mean(stream, mask)))  # and its mean [Nv, D]
+        # the frame level reads the encoded frames, the token level the last stream (plain ones where kept)
+        return AttentionVideo(*(None if level is None else level.video_side(stream, mean, mask)
+                                for level, (stream, mean) in ((self.frame_level, inputs[0]),
+                                                              (self.token_level, inputs[-1]))))
 
     def score(self, text: AttentionText, video: AttentionVideo, memory_mb) -> torch.Tensor:
         return sum(pooled_similarity(t, v, memory_mb) for t, v in zip(text, video) if t is not None)
@@ -271,7 +267,9 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
         return MeanPoolingHead(temporal())
     if name == "xpool":
         return AttentionPoolingHead(embed_dim, attention_dim, "frame", None, None, residual=False)
-    # the token level alone on plain frames reads no encoder: none is built (its weights would get no gradient)
-    encoder_read = dllfa_temporal and not (dllfa_levels == "token" and dllfa_token_frames == "plain")
-    return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, temporal() if encoder_read else None,
-                                dllfa_fusion, residual=True, token_frames=dllfa_token_frames)
+    token_plain = dllfa_token_frames == "plain"
+    # the token level alone on plain frames reads no encoder: none is built (its weights would get no gradient);
+    # next to a frame level that reads one, the plain frames travel beside its output
+    encoder = temporal() if dllfa_temporal and not (dllfa_levels == "token" and token_plain) else None
+    return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, encoder, dllfa_fusion, residual=True,
+                                keeps_plain_frames=token_plain and encoder is not None and dllfa_levels == "both")
