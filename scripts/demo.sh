@@ -47,7 +47,7 @@ for head in $DEMO_HEADS; do
   # shellcheck disable=SC2046  # the head's flags are words
   "$PYTHON" main_task_retrieval.py --do_train --output_dir "$DEMO_DIR/$head" --seed "$DEMO_SEED" \
     --datatype msrvtt --msrvtt_split full --data_path "$DATA/synthetic/annotations" --features_path "$DATA/frames" \
-    --pretrained_clip_name tiny $("$PYTHON" -m scripts.demo_heads "$head") --cross_num_hidden_layers 2 \
+    --pretrained_clip_name tiny $("$PYTHON" -m scripts.demo_heads "$head") --cross_num_hidden_layers 1 \
     --max_frames 9 --max_words 32 --train_captions one --twin_batches --temporal_centering \
     --batch_size 32 --epochs "$DEMO_EPOCHS" --lr 1e-3 --coef_lr 1 \
     --num_thread_reader 0 --batch_size_val 200
