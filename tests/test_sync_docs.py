@@ -57,7 +57,7 @@ def test_every_result_the_docs_show_has_its_section_and_tracked_sections_equal_t
     assert found == {"bench/results.md": "docs/performance.md", "bench/optimizer_step.md": "docs/recipe.md",
                      "bench/feature_level_results.md": "docs/feature_benchmark.md",
                      "runs/demo/summary.md": "docs/demo.md", "runs/demo_seeds/seeds.md": "docs/demo.md",
-                     "runs/ablations/ablations.md": "docs/demo.md"}
+                     "runs/demo_seeds_more/seeds.md": "docs/demo.md", "runs/ablations/ablations.md": "docs/demo.md"}
     targets = {target for _, target in sync_docs.COPIES}
     for page, path, body in generated_sections():
         if not path.startswith("runs/"):
