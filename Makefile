@@ -22,7 +22,8 @@ test: setup
 demo: setup
 	bash scripts/demo.sh
 
-# The demo over three training seeds (42 7 1) on the same data -> runs/demo_seeds/seeds.{md,json} (mean ± std).
+# The demo over three training seeds (42 7 1) on the same data, one run per CPU at a time on one thread
+# each -> runs/demo_seeds/seeds.{md,json} (mean ± std).
 demo-seeds: setup
 	bash scripts/demo_seeds.sh
 

@@ -9,7 +9,8 @@
 #   DEMO_PARTIAL_SHARE (0.2: the share of each training video's captions that describe one event, in
 #   steps of 0.1 with 10 captions per video; docs/demo.md says why 0.2), DEMO_SEED (42: the training
 #   seed; the data is always generated with seed 0), DEMO_DATA ($DEMO_DIR/data: the generated videos
-#   and frames; runs that share it generate them once), PYTHON (.venv/bin/python).
+#   and frames; runs that share it generate them once), DEMO_DATA_ONLY (1: generate the data, train nothing),
+#   PYTHON (.venv/bin/python).
 # The sizes exist so that tests/test_demo.py can run the same path in seconds.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,6 +35,7 @@ for head in $DEMO_HEADS; do "$PYTHON" -m scripts.demo_heads "$head" > /dev/null;
   --event_seconds 3 --min_events 2 --max_events 3 --fps 4 --seed 0 --partial_share "$DEMO_PARTIAL_SHARE"
 "$PYTHON" -m preprocess.extract_frames --video_dir "$DATA/synthetic/videos" --output_dir "$DATA/frames" \
   --fps 1 --short_side 32 --workers 2
+if [ "${DEMO_DATA_ONLY:-0}" = 1 ]; then exit 0; fi
 
 # Why these settings (docs/demo.md): twin families in one batch; the temporal encoder sees each
 # frame minus its video's mean (the tiny CLIP's frames of one video are nearly the same vector); 32

@@ -4,9 +4,11 @@
 # The README's claims about the pixel demo rest on this table, not on one seed.
 # Every run uses one compute thread (OMP_NUM_THREADS, 1 unless set): the thread count changes the order of
 # float sums, which moves a run of this tiny model as far as another seed does (docs/demo.md), so the
-# documented tables are reproducible only at the thread count they were run with.
+# documented tables are reproducible only at the thread count they were run with. The data is generated
+# once, then DEMO_JOBS seeds train at a time (one per CPU by default), each logging to $SEEDS_DIR/seed<S>.log.
 # Settings (environment): DEMO_SEEDS ("42 7 1"; 42 is `make demo`'s), SEEDS_DIR (runs/demo_seeds),
-# DEMO_HEADS ("dllfa meanP seqTransf"), DEMO_DATA ($SEEDS_DIR/data), the demo's DEMO_* sizes, PYTHON (.venv/bin/python).
+# DEMO_HEADS ("dllfa meanP seqTransf"), DEMO_DATA ($SEEDS_DIR/data), DEMO_JOBS (the CPU count), the demo's
+# DEMO_* sizes, PYTHON (.venv/bin/python).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
@@ -15,11 +17,30 @@ DEMO_SEEDS="${DEMO_SEEDS:-42 7 1}"
 SEEDS_DIR="${SEEDS_DIR:-runs/demo_seeds}"
 DEMO_HEADS="${DEMO_HEADS:-dllfa meanP seqTransf}"
 DEMO_DATA="${DEMO_DATA:-$SEEDS_DIR/data}"
+DEMO_JOBS="${DEMO_JOBS:-$("$PYTHON" -c 'import os; print(os.cpu_count() or 1)')}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 mkdir -p "$SEEDS_DIR"
+DEMO_DATA_ONLY=1 DEMO_DATA="$DEMO_DATA" PYTHON="$PYTHON" bash scripts/demo.sh  # before the runs that share it
+
+pids=() seeds=() failed=0
+finish() {  # wait for the i-th seed's run; on failure show the end of its log
+  local log="$SEEDS_DIR/seed${seeds[$1]}.log"
+  if wait "${pids[$1]}"; then
+    echo "demo-seeds: seed ${seeds[$1]} done ($log)"
+  else
+    echo "demo-seeds: seed ${seeds[$1]} failed; the end of $log:" >&2
+    tail -n 30 "$log" >&2
+    failed=1
+  fi
+}
 for seed in $DEMO_SEEDS; do
+  if [ "${#pids[@]}" -ge "$DEMO_JOBS" ]; then finish $((${#pids[@]} - DEMO_JOBS)); fi
   DEMO_SEED="$seed" DEMO_DIR="$SEEDS_DIR/seed$seed" DEMO_DATA="$DEMO_DATA" DEMO_HEADS="$DEMO_HEADS" \
-    PYTHON="$PYTHON" bash scripts/demo.sh
+    PYTHON="$PYTHON" bash scripts/demo.sh > "$SEEDS_DIR/seed$seed.log" 2>&1 &
+  pids+=("$!") seeds+=("$seed")
+  echo "demo-seeds: seed $seed started"
 done
+for ((i = ${#pids[@]} > DEMO_JOBS ? ${#pids[@]} - DEMO_JOBS : 0; i < ${#pids[@]}; i++)); do finish "$i"; done
+[ "$failed" = 0 ]
 # shellcheck disable=SC2086  # seeds and heads are words
 "$PYTHON" -m scripts.demo_seeds_report --runs "$SEEDS_DIR" --seeds $DEMO_SEEDS --heads $DEMO_HEADS
