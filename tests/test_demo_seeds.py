@@ -19,9 +19,10 @@ def run_seeds(tmp_path, seeds: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_failed_seed_fails_the_job_with_the_end_of_its_log_and_the_others_finish(tmp_path):
-    result = run_seeds(tmp_path, "1 x 3")  # "x" is refused by the driver's --seed
+    result = run_seeds(tmp_path, "1 -1 3")  # the driver refuses a negative --seed
     assert result.returncode != 0
-    assert "demo-seeds: seed x failed" in result.stderr and "invalid int value: 'x'" in result.stderr
+    assert "demo-seeds: seed -1 failed" in result.stderr and "--seed must be at least 0" in result.stderr
+    assert "Traceback" not in result.stderr  # it stops there: no report over a missing seed
     for seed in ("1", "3"):  # the seeds before and after the failed one still ran to the end
         assert f"demo-seeds: seed {seed} done" in result.stdout
         assert (tmp_path / "seeds" / f"seed{seed}" / "meanP" / "metrics.json").exists()
