@@ -22,25 +22,26 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 mkdir -p "$SEEDS_DIR"
 DEMO_DATA_ONLY=1 DEMO_DATA="$DEMO_DATA" PYTHON="$PYTHON" bash scripts/demo.sh  # before the runs that share it
 
-pids=() seeds=() failed=0
-finish() {  # wait for the i-th seed's run; on failure show the end of its log
-  local log="$SEEDS_DIR/seed${seeds[$1]}.log"
-  if wait "${pids[$1]}"; then
-    echo "demo-seeds: seed ${seeds[$1]} done ($log)"
+pids=() seeds=() waited=0 failed=0
+finish_oldest() {  # wait for the oldest run not yet waited for; on failure show the end of its log
+  local seed="${seeds[$waited]}" log="$SEEDS_DIR/seed${seeds[$waited]}.log"
+  if wait "${pids[$waited]}"; then
+    echo "demo-seeds: seed $seed done ($log)"
   else
-    echo "demo-seeds: seed ${seeds[$1]} failed; the end of $log:" >&2
+    echo "demo-seeds: seed $seed failed; the end of $log:" >&2
     tail -n 30 "$log" >&2
     failed=1
   fi
+  waited=$((waited + 1))
 }
 for seed in $DEMO_SEEDS; do
-  if [ "${#pids[@]}" -ge "$DEMO_JOBS" ]; then finish $((${#pids[@]} - DEMO_JOBS)); fi
+  if [ $((${#pids[@]} - waited)) -ge "$DEMO_JOBS" ]; then finish_oldest; fi
   DEMO_SEED="$seed" DEMO_DIR="$SEEDS_DIR/seed$seed" DEMO_DATA="$DEMO_DATA" DEMO_HEADS="$DEMO_HEADS" \
     PYTHON="$PYTHON" bash scripts/demo.sh > "$SEEDS_DIR/seed$seed.log" 2>&1 &
   pids+=("$!") seeds+=("$seed")
   echo "demo-seeds: seed $seed started"
 done
-for ((i = ${#pids[@]} > DEMO_JOBS ? ${#pids[@]} - DEMO_JOBS : 0; i < ${#pids[@]}; i++)); do finish "$i"; done
+while [ "$waited" -lt "${#pids[@]}" ]; do finish_oldest; done
 [ "$failed" = 0 ]
 # shellcheck disable=SC2086  # seeds and heads are words
 "$PYTHON" -m scripts.demo_seeds_report --runs "$SEEDS_DIR" --seeds $DEMO_SEEDS --heads $DEMO_HEADS
