@@ -33,8 +33,8 @@ def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
         keep = video_mask[j].bool()
         plain = real = frames[j][keep]  # [n, D]
         if head.temporal is not None:
-            slots = torch.arange(count)[keep]
-            real = real + head.temporal.transformer((real + head.temporal.positions[slots])[None])[0]
+            positions = head.temporal.positions[torch.arange(count)[keep]]  # [n, D]
+            real = real + head.temporal.transformer((real + positions)[None])[0] - positions
         out[j, :len(real)] = torch.cat([unit(real), unit(plain)], -1) if head.keeps_plain_frames else unit(real)
         mask[j, :len(real)] = True
     return out, mask

@@ -1,10 +1,21 @@
-"""Temporal encoder: frames in temporal order, `Fo = F + TE(F + P)` (CLIP4Clip's seqTransf).
+"""Temporal encoder: frames in temporal order, `Fo = F + TE(F + P) - P` (CLIP4Clip's seqTransf, less `P`).
 
 `P` is a learned table of frame positions, `TE` a stack of open_clip residual attention
 blocks over the frames of one video, with a key-padding mask and no causal mask. It is
 text-independent, so evaluation runs it once per video.
 
-Centring (`centre=True`, `--temporal_centering`): `Fo = F + TE(F - mean_t F + P)`, the mean over
+Why `- P`: the blocks are residual, `TE(x) = x + U(x)` with `U` the sum of their updates, so
+CLIP4Clip's `F + TE(F + P)` is `2F + P + U(F + P)`: the positions, which the blocks need to read
+the order, also come out as `P_t` added to frame t of every video. That term is the same for every
+video, so it tells no video from another; it moves every attention logit on frame t by the same
+amount for all videos (attention by position rather than by content), and when `P` starts at unit
+scale it outweighs the frames. Here `Fo = 2F + U(F + P)`: the order reaches the output only through
+what the blocks make of it. On the pixel demo's seed 3 the DLLFA heads stalled on the initial
+plateau for 12 epochs with `P` in the output and train from the first epochs without it
+(docs/demo.md). With CLIP's weights, `P` starts from CLIP's positional embedding and the two
+formulations differ by that term; what it does on real data is not measured here.
+
+Centring (`centre=True`, `--temporal_centering`): `Fo = F + TE(F - mean_t F + P) - P`, the mean over
 the video's real frames. The transformer then sees how each frame differs from the rest of
 its video, which its LayerNorms scale up to unit size, while the residual `F` keeps the content.
 It matters when the frames of a video are nearly the same vector: a tiny CLIP trained from
@@ -87,5 +98,6 @@ class TemporalEncoder(nn.Module):
         if self.centre:
             real = mask[..., None].to(frames.dtype)  # [N, T, 1]
             inputs = (frames - masked_mean(frames * real, mask)[:, None]) * real
-        encoded = self.transformer(inputs + self.positions[:count], attn_mask=bias)  # [N, T, D]
+        positions = self.positions[:count]  # [T, D]
+        encoded = self.transformer(inputs + positions, attn_mask=bias) - positions  # [N, T, D]
         return (frames + encoded) * mask[..., None]

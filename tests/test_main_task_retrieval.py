@@ -111,7 +111,10 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
         assert two[rank].keys() == one.keys()
         for name, a in one.items():
             torch.testing.assert_close(two[rank][name], a, rtol=1e-3, atol=1e-6, msg=lambda m: f"{name}: {m}")
-    assert_same_parameters(model_state(outputs[1]), model_state(outputs[2]), atol=1e-5)
+    # AdamW's first step is lr g / (|g| + eps): where |g| is near eps (1e-6) a float-order difference in g,
+    # which the gradient check above allows, moves the step by lr dg / eps (1e-5 seen); the parameters
+    # must agree to a tenth of the step (lr 1e-3), which a wrong learning rate or a skipped parameter exceeds
+    assert_same_parameters(model_state(outputs[1]), model_state(outputs[2]), atol=1e-4)
     assert json.loads((outputs[2] / "config.json").read_text())["world_size"] == 2
     metrics = (outputs[1] / "metrics.json").read_text()  # the finished 1-process run resumed by 2: the same plan
     torchrun(synthetic, 2, "main_task_retrieval", outputs[1], tmp_path / "resume", "--resume")

@@ -95,3 +95,27 @@ def test_centring_feeds_the_transformer_only_how_frames_differ():
         moved_plain = plain(frames * mask[..., None] + shift, mask) - plain(frames * mask[..., None], mask)
     assert torch.allclose(moved, shift.expand_as(moved), atol=1e-9)
     assert not torch.allclose(moved_plain, shift.expand_as(moved_plain), atol=1e-3)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_positions_reach_the_output_only_through_the_blocks_updates(centre):
+    """Fo = F + TE(x) - P with x = F (- mean F) + P: with every block's update zeroed, TE(x) = x and Fo
+    is F + x - P, the same whatever the positions; with them in the output (F + TE(x)) frame t of every
+    video would carry P_t."""
+    module = encoder(centre=centre)
+    with torch.no_grad():
+        for block in module.transformer.resblocks:
+            for projection in (block.attn.out_proj, block.mlp.c_proj):
+                projection.weight.zero_()
+                projection.bias.zero_()
+    frames = torch.randn(2, 6, 32, dtype=torch.float64)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], dtype=torch.bool)
+    frames = frames * mask[..., None]
+    real = mask[..., None].double()
+    inputs = (frames - (frames * real).sum(1, keepdim=True) / real.sum(1, keepdim=True)) * real if centre else frames
+    with torch.no_grad():
+        first = module(frames, mask)
+        module.positions.normal_(std=3.0)
+        second = module(frames, mask)
+    assert torch.allclose(first, (frames + inputs) * real, atol=1e-10)
+    assert torch.allclose(second, first, atol=1e-10)
