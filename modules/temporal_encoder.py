@@ -10,10 +10,11 @@ the order, also come out as `P_t` added to frame t of every video. That term is 
 video, so it tells no video from another; it moves every attention logit on frame t by the same
 amount for all videos (attention by position rather than by content), and when `P` starts at unit
 scale it outweighs the frames. Here `Fo = 2F + U(F + P)`: the order reaches the output only through
-what the blocks make of it. On the pixel demo's seed 3 the DLLFA heads stalled on the initial
-plateau for 12 epochs with `P` in the output and train from the first epochs without it
-(docs/demo.md). With CLIP's weights, `P` starts from CLIP's positional embedding and the two
-formulations differ by that term; what it does on real data is not measured here.
+what the blocks make of it. It is kept for that mechanism, not as a cure for stalls: on the pixel
+demo's seed 3 dllfa sat on the initial loss plateau for 12 epochs with `P` in the output and leaves
+it at epoch 4 without it, while seqTransf goes the other way (docs/demo.md). With CLIP's weights,
+`P` starts from CLIP's positional embedding and the two formulations differ by that term; what it
+does on real data is not measured here.
 
 Centring (`centre=True`, `--temporal_centering`): `Fo = F + TE(F - mean_t F + P) - P`, the mean over
 the video's real frames. The transformer then sees how each frame differs from the rest of

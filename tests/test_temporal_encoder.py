@@ -83,7 +83,7 @@ def test_key_padding_bias_masks_keys_only():
 
 
 def test_centring_feeds_the_transformer_only_how_frames_differ():
-    """Fo = F + TE(F - mean F + P): a vector added to every real frame of a video passes through
+    """Fo = F + TE(F - mean F + P) - P: a vector added to every real frame of a video passes through
     the residual unchanged and leaves the transformer's part alone; without centring it does not."""
     frames = torch.randn(2, 6, 32, dtype=torch.float64)
     mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], dtype=torch.bool)
