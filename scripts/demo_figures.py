@@ -133,7 +133,7 @@ def plot_architecture(run: str, path: str) -> None:
         "vit": ((2.6, 4), f"CLIP ViT ({type(backbone.clip.visual).__name__})\n{vision['layers']} layers, "
                           f"width {vision['width']}, patch {vision['patch_size']}\n-> F [B, {T}, {dim}]"),
         "temporal": ((5.2, 4), f"{type(temporal).__name__}\n"
-                               f"Fo = F + TE({'F - mean F' if temporal is not None and temporal.centre else 'F'} + P) - P\n"
+                               f"Fo = F + TE({'F - mean F' if temporal.centre else 'F'} + P) - P\n"
                                f"{len(temporal.transformer.resblocks)} layers, {temporal.heads} head{'s' if temporal.heads > 1 else ''} -> Fo"
                      if temporal is not None else "no temporal encoder"),
         "tokens": ((0, 1), f"caption tokens\n[B, {L}]"),
