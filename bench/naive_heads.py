@@ -9,8 +9,9 @@ level, [Nt, L, Nv, D] at the token level) before its cosine is taken.
 """
 import torch
 
+from modules.attention_head import AttentionPoolingHead
+from modules.retrieval_heads import MeanPoolingHead
 from modules.tensor_ops import EPS
-from modules.retrieval_heads import AttentionPoolingHead, MeanPoolingHead
 
 
 def cosine(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -24,19 +25,25 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 
 def ordered_frames(head, frames: torch.Tensor, video_mask: torch.Tensor):
     """Per video: its real frames in order, through the temporal encoder run on them alone,
-    L2-normalised, zero-padded back to [Nv, T, D] ([Nv, T, 2D]: then the plain frames, also
-    L2-normalised, for a head that keeps them); also the mask [Nv, T] (real frames first)."""
+    L2-normalised, zero-padded back to [Nv, T, D]; then, for a head that keeps them, the plain frames
+    and for one that scores reversals the encoder's output for the real frames in reverse order, each
+    L2-normalised ([Nv, T, k D]); also the mask [Nv, T] (real frames first)."""
     videos, count, width = frames.shape
     out = frames.new_zeros(videos, count, head.frame_side_width(width))
     mask = torch.zeros(videos, count, dtype=torch.bool)
     for j in range(videos):
         keep = video_mask[j].bool()
-        plain = real = frames[j][keep]  # [n, D]
+        plain = frames[j][keep]  # [n, D]
+        streams = [plain]
         if head.temporal is not None:
-            positions = head.temporal.positions[torch.arange(count)[keep]]  # [n, D]
-            real = real + head.temporal.transformer((real + positions)[None])[0] - positions
-        out[j, :len(real)] = torch.cat([unit(real), unit(plain)], -1) if head.keeps_plain_frames else unit(real)
-        mask[j, :len(real)] = True
+            positions = head.temporal.positions[torch.arange(count)[keep]]  # [n, D] the real frames' slots
+
+            def encode(x):
+                return x + head.temporal.transformer((x + positions)[None])[0] - positions
+
+            streams = [encode(plain)] + [plain] * head.keeps_plain_frames + [encode(plain.flip(0))] * head.scores_reversal
+        out[j, :len(plain)] = torch.cat([unit(stream) for stream in streams], -1)
+        mask[j, :len(plain)] = True
     return out, mask
 
 
@@ -77,16 +84,32 @@ def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tenso
         lam = torch.sigmoid(layer_norm(norm, unit(sentence)) @ gate.weight.T)
     else:
         lam = head.frame_weight()  # a number or a scalar tensor
-    sim = 0.0
-    encoded, plain = ordered.chunk(2, -1) if head.keeps_plain_frames else (ordered, ordered)  # plain: the token level's
-    if head.frame_level is not None:
-        sim = sim + lam * naive_level(head.frame_level, sentence[:, None], encoded, mask)[:, 0]
-    if head.token_level is not None:
-        word_mask = word_mask.bool()
-        sims = naive_level(head.token_level, words, plain, mask)  # [Nt, L, Nv]
+    streams = ordered.chunk(head.frame_side_width(1), -1)  # encoded [, plain] [, reversal's]
+    encoded, token_frames = streams[0], streams[1 if head.keeps_plain_frames else 0]
+
+    def frame_score(frames):  # [Nt, Nv]
+        return naive_level(head.frame_level, sentence[:, None], frames, mask)[:, 0]
+
+    def token_score(frames):  # [Nt, Nv]
+        sims = naive_level(head.token_level, words, frames, mask)  # [Nt, L, Nv]
         norm, *mlp = head.word_weights
         logits = torch.nn.Sequential(*mlp)(layer_norm(norm, unit(words)))[..., 0].masked_fill(~word_mask, float("-inf"))
         beta = logits.softmax(-1)  # [Nt, L]
-        sim = sim + (1 - lam) * (beta[..., None] * sims.masked_fill(~word_mask[..., None], 0)).sum(1)
+        return (beta[..., None] * sims.masked_fill(~word_mask[..., None], 0)).sum(1)
+
+    word_mask = word_mask.bool()
+    if head.scores_reversal:  # sum_l w_l (c_l + c'_l) / 2 + u_l (c_l - c'_l) / 2
+        norm, gate = head.order_gate
+        mu = torch.sigmoid(layer_norm(norm, unit(sentence)) @ gate.weight.T)  # [Nt, 1]
+        reversal = streams[-1]
+        frame, frame_reversed = frame_score(encoded), frame_score(reversal)
+        token, token_reversed = token_score(token_frames), token_score(reversal)
+        return (lam * (frame + frame_reversed) / 2 + mu * (frame - frame_reversed) / 2
+                + (1 - lam) * (token + token_reversed) / 2 + (1 - mu) * (token - token_reversed) / 2)
+    sim = 0.0
+    if head.frame_level is not None:
+        sim = sim + lam * frame_score(encoded)
+    if head.token_level is not None:
+        sim = sim + (1 - lam) * token_score(token_frames)
     return sim
 

@@ -69,7 +69,7 @@ def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
 
 # Model flags added after checkpoints of `CHECKPOINT_FORMAT` were written: a config without one comes from
 # before the flag, when the model computed what this value gives (which need not be today's default).
-FLAGS_BEFORE_THEY_EXISTED = {"dllfa_token_frames": "temporal"}
+FLAGS_BEFORE_THEY_EXISTED = {"dllfa_token_frames": "temporal", "dllfa_order_fusion": "shared"}
 
 
 def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
@@ -165,11 +165,11 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, object]:
     return checkpoint
 
 
-# Flags that change what a model computes without changing its parameter shapes: a checkpoint
-# evaluated with other values would load and give other numbers.
+# Flags that change what a model computes, most of them without changing its parameter shapes: a
+# checkpoint evaluated with other values would load and give other numbers (or fail to load, less clearly).
 MODEL_FLAGS = ("pretrained_clip_name", "sim_header", "cross_num_hidden_layers", "attention_dim", "dllfa_levels",
-               "dllfa_no_temporal", "dllfa_token_frames", "dllfa_fusion", "temporal_centering", "clip_activation",
-               "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
+               "dllfa_no_temporal", "dllfa_token_frames", "dllfa_order_fusion", "dllfa_fusion", "temporal_centering",
+               "clip_activation", "optimizer")  # only as far as it decides CLIP's dtype: clip4clip runs CLIP in fp16
 
 
 def differing_model_flags(args, checkpoint: Dict) -> List[str]:

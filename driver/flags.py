@@ -20,7 +20,7 @@ from modules.clip_weights.files import ACTIVATIONS
 from modules.clip_weights.download import default_cache_dir, weights_record
 from modules.errors import InputError
 from modules.optimization import OPTIMIZERS
-from modules.retrieval_heads import DEFAULT_MEMORY_MB, DLLFA_LEVELS, FUSIONS, HEAD_NAMES, TOKEN_FRAMES
+from modules.retrieval_heads import DEFAULT_MEMORY_MB, DLLFA_LEVELS, FUSIONS, HEAD_NAMES, ORDER_FUSIONS, TOKEN_FRAMES
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -89,13 +89,18 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     model.add_argument("--dllfa_no_temporal", action="store_true", help="ablation: DLLFA without the temporal encoder")
     model.add_argument("--dllfa_token_frames", choices=TOKEN_FRAMES, default="temporal",
                        help="what DLLFA's token level attends over: the temporal encoder's output, or the plain frames "
-                            "before it (order-free: the frame level alone then reads order; modules/retrieval_heads.py)")
+                            "before it (order-free: the frame level alone then reads order; modules/attention_head.py)")
     model.add_argument("--temporal_centering", action="store_true",
                        help="temporal encoder (dllfa, seqTransf) input: each frame minus its video's mean frame, "
                             "for backbones whose frames of one video are nearly the same vector (docs/demo.md)")
     model.add_argument("--dllfa_fusion", default="caption",
                        help="weight of the frame level: caption: a learned weight per caption from its sentence "
-                            "feature (modules/retrieval_heads.py); learned: one learned weight; or a fixed number in [0, 1]")
+                            "feature (modules/attention_head.py); learned: one learned weight; or a fixed number in [0, 1]")
+    model.add_argument("--dllfa_order_fusion", choices=ORDER_FUSIONS, default="shared",
+                       help="DLLFA's order reading: shared: weighed with the rest of each level's score; caption: each "
+                            "level also scores the video played backwards and what flips under reversal gets a "
+                            "per-caption weight of its own (twice the video-side and pairwise cost; "
+                            "modules/attention_head.py)")
     # CLIP weights: the activation they were trained with, where tags are downloaded to
     model.add_argument("--clip_activation", choices=ACTIVATIONS,
                        help="activation of CLIP's MLPs; by default what the weights record (OpenAI: quick_gelu; "

@@ -5,7 +5,7 @@
   accumulation, several times the fp32 rate). It matters for the fp32 recipes (adamw, xpool);
   under clip4clip CLIP runs in fp16 and under --precision bf16/fp16 autocast already chose.
   The heads' own products (pooling, attention, cosines) run in full fp32 whatever this says
-  (modules/retrieval_heads.py, full_precision_matmuls), so the scores are exact cosines of the
+  (modules/head_base.py, full_precision_matmuls), so the scores are exact cosines of the
   features they get.
 - cuDNN's autotuner (`cudnn.benchmark`) in training runs, whose batches all have one shape: each
   new input shape is timed once, then the fastest kernel is reused. Evaluation adds one or two

@@ -21,7 +21,7 @@ from torch import nn
 from modules.clip_backbone import ClipBackbone
 from modules.collectives import gather_fixed, gather_with_grad
 from modules.contrastive_loss import MAX_SCALE, positive_mask, symmetric_infonce
-from modules.retrieval_heads import DEFAULT_MEMORY_MB
+from modules.head_base import DEFAULT_MEMORY_MB
 
 MAX_LOGIT_SCALE = math.log(MAX_SCALE)
 

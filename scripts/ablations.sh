@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# `make ablations`: every head and DLLFA ablation of scripts/demo_heads.py on the pixel demo over
+# `make ablations`: every head and DLLFA ablation of scripts/demo_heads.py (but the order fusion, a
+# variant measured on its own: docs/demo.md) on the pixel demo over
 # the training seeds of `make demo-seeds` (scripts/demo_seeds.sh, the same data and settings as
 # `make demo`), and on the feature-level benchmark at CLIP's width (the results of `make
 # feature-bench`, which trains every one of these heads over its own three seeds; run here only when
 # they are missing), then one table, $ABLATIONS_DIR/ablations.md (docs/demo.md), every number a mean ±
 # standard deviation over the seeds, with the commands and their wall times.
-# Settings (environment): ABLATIONS_DIR (runs/ablations), ABLATION_HEADS (all of scripts/demo_heads.py),
+# Settings (environment): ABLATIONS_DIR (runs/ablations), ABLATION_HEADS (those heads),
 # DEMO_SEEDS ("42 7 1"), FEATURE_LEVEL_RESULTS (runs/feature_level/results: the .json of `make
 # feature-bench`), FEATURE_LEVEL_ARGS (arguments of the feature benchmark when it has to run; tests
 # pass tiny sizes), the demo's DEMO_* sizes, PYTHON (.venv/bin/python).

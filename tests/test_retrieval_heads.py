@@ -7,6 +7,7 @@ from modules.contrastive_loss import symmetric_infonce
 from modules.errors import InputError
 from modules.frame_attention_pooling import FrameAttentionPooling
 from modules.retrieval_heads import HEAD_NAMES, build_head
+from modules.tensor_ops import reverse_real_frames
 from tests.support.head_inputs import random_inputs
 
 DIM, FRAMES, WORDS, ATTENTION = 32, 6, 7, 8
@@ -23,9 +24,10 @@ CONFIGS = {
     "dllfa-fusion-0.2": ("dllfa", {"dllfa_fusion": 0.2}),
     "dllfa-token-plain": ("dllfa", {"dllfa_token_frames": "plain"}),
     "dllfa-token-alone-plain": ("dllfa", {"dllfa_levels": "token", "dllfa_token_frames": "plain"}),
+    "dllfa-order-fusion": ("dllfa", {"dllfa_order_fusion": "caption"}),
 }
 ORDER_AWARE = {"seqTransf", "dllfa", "dllfa-frame", "dllfa-token", "dllfa-learned-fusion", "dllfa-caption-fusion",
-               "dllfa-fusion-0.2", "dllfa-token-plain"}
+               "dllfa-fusion-0.2", "dllfa-token-plain", "dllfa-order-fusion"}
 
 
 def make_head(config: str, dtype=torch.float64, seed=0):
@@ -45,8 +47,9 @@ def make_head(config: str, dtype=torch.float64, seed=0):
             head.temporal.positions.normal_()
         if getattr(head, "fusion_logit", None) is not None:
             head.fusion_logit.fill_(0.7)
-        if getattr(head, "fusion_gate", None) is not None:
-            head.fusion_gate[1].weight.normal_()  # lambda ~ sigmoid(N(0, D)): far apart between captions
+        for gate in (getattr(head, "fusion_gate", None), getattr(head, "order_gate", None)):
+            if gate is not None:
+                gate[1].weight.normal_()  # lambda, mu ~ sigmoid(N(0, D)): far apart between captions
     return head
 
 
@@ -77,8 +80,8 @@ def test_fast_path_equals_naive_oracle_in_every_chunking(config, kernel_calls):
         for memory_mb in (1024.0, 0.003, 1e-6):
             kernel_calls.clear()
             assert torch.allclose(fast_similarity(head, *inputs, memory_mb=memory_mb), expected, atol=1e-10)
-            if hasattr(head, "frame_level"):  # one kernel call per level, unless the budget splits the work
-                levels = (head.frame_level is not None) + (head.token_level is not None)
+            if hasattr(head, "frame_level"):  # one kernel call per level (and reversal), unless the budget splits the work
+                levels = ((head.frame_level is not None) + (head.token_level is not None)) * (1 + head.scores_reversal)
                 assert (len(kernel_calls) > levels) == (memory_mb < 1)
 
 
@@ -235,6 +238,42 @@ def test_head_names_and_ablation_structure():
     plain = build_head("dllfa", DIM, FRAMES, dllfa_token_frames="plain")
     assert plain.keeps_plain_frames and plain.frame_side_width(DIM) == 2 * DIM
     assert not build_head("dllfa", DIM, FRAMES, dllfa_token_frames="plain", dllfa_temporal=False).keeps_plain_frames
+    order = build_head("dllfa", DIM, FRAMES, dllfa_order_fusion="caption")
+    assert order.scores_reversal and order.frame_side_width(DIM) == 2 * DIM
+    assert order.order_weight(torch.randn(3, DIM)).tolist() == [[0.5]] * 3
+    assert build_head("dllfa", DIM, FRAMES).order_gate is None
+
+
+def test_order_fusion_weighs_what_a_reversal_keeps_by_lambda_and_what_it_flips_by_mu():
+    """s(v) + s(v reversed) is the levels' symmetric parts fused by lambda and s(v) - s(v reversed)
+    their antisymmetric parts fused by mu: the first moves with the fusion gate alone, the second
+    with the order gate alone; with mu = lambda the score is the shared fusion's."""
+    head = make_head("dllfa-order-fusion")
+    sentence, words, word_mask, frames, video_mask = random_inputs(frames=FRAMES, words=WORDS, dim=DIM)
+    backwards = reverse_real_frames(frames, video_mask)
+
+    def kept_and_flipped():
+        with torch.no_grad():
+            forward = fast_similarity(head, sentence, words, word_mask, frames, video_mask)
+            reversed_ = fast_similarity(head, sentence, words, word_mask, backwards, video_mask)
+        return forward + reversed_, forward - reversed_
+
+    kept, flipped = kept_and_flipped()
+    with torch.no_grad():
+        head.order_gate[1].weight.normal_()
+    kept_new_mu, flipped_new_mu = kept_and_flipped()
+    assert torch.allclose(kept_new_mu, kept, atol=1e-12) and (flipped_new_mu - flipped).abs().max() > 1e-3
+    with torch.no_grad():
+        head.fusion_gate[1].weight.normal_()
+    kept_new_lambda, flipped_new_lambda = kept_and_flipped()
+    assert torch.allclose(flipped_new_lambda, flipped_new_mu, atol=1e-12)
+    assert (kept_new_lambda - kept_new_mu).abs().max() > 1e-3
+    shared = make_head("dllfa")
+    with torch.no_grad():
+        head.order_gate.load_state_dict(head.fusion_gate.state_dict())
+        shared.load_state_dict({k: v for k, v in head.state_dict().items() if not k.startswith("order_gate")})
+        inputs = (sentence, words, word_mask, frames, video_mask)
+        assert torch.allclose(fast_similarity(head, *inputs), fast_similarity(shared, *inputs), atol=1e-12)
 
 
 @pytest.mark.parametrize("token_frames", ["plain", "temporal"])
@@ -259,7 +298,12 @@ def test_token_level_on_plain_frames_scores_a_video_and_its_reversal_alike(token
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(name="meanp"), "unknown head"), (dict(name="dllfa", dllfa_levels="word"), "unknown DLLFA levels"),
-    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="dllfa", dllfa_token_frames="raw"), "token frames"), (dict(name="dllfa", dllfa_fusion="mean"), "fusion"), (dict(name="seqTransf", temporal_layers=0), "layer")])
+    (dict(name="dllfa", dllfa_fusion=1.5), "fusion weight"), (dict(name="dllfa", dllfa_token_frames="raw"), "token frames"), (dict(name="dllfa", dllfa_fusion="mean"), "fusion"), (dict(name="seqTransf", temporal_layers=0), "layer"),
+    (dict(name="dllfa", dllfa_order_fusion="words"), "unknown DLLFA order fusion"),
+    (dict(name="dllfa", dllfa_order_fusion="caption", dllfa_token_frames="plain"), "dllfa_order_fusion caption fuses"),
+    (dict(name="dllfa", dllfa_order_fusion="caption", dllfa_levels="frame"), "both levels"),
+    (dict(name="dllfa", dllfa_order_fusion="caption", dllfa_temporal=False), "temporal encoder"),
+    (dict(name="seqTransf", dllfa_order_fusion="caption"), "sim_header dllfa")])
 def test_bad_configuration_is_an_input_error(kwargs, message):
     with pytest.raises(InputError, match=message):
         build_head(embed_dim=DIM, max_frames=FRAMES, **kwargs)

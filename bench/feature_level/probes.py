@@ -21,7 +21,8 @@ from bench.feature_level.generator import KINDS, FeatureBatch
 from bench.feature_level.training import score
 from modules.frame_attention_pooling import FrameAttentionPooling
 from modules.metrics import order_contrast_accuracy, retrieval_metrics
-from modules.retrieval_heads import AttentionPoolingHead, RetrievalHead
+from modules.attention_head import AttentionPoolingHead
+from modules.head_base import RetrievalHead
 
 
 def uniform_attention(head: RetrievalHead) -> RetrievalHead:

@@ -14,7 +14,7 @@ from bench.feature_level.generator import World, make_pools
 from bench.feature_level.probes import evaluate
 from bench.feature_level.training import summary_of_losses, train_heads
 from bench.feature_level.variants import FIX_VARIANTS, make_head
-from modules.retrieval_heads import RetrievalHead
+from modules.head_base import RetrievalHead
 
 FIX_HEAD = "dllfa --dllfa_no_temporal"  # the head of the attention-parts table
 FIX_PREFIX = "fix: "

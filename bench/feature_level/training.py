@@ -15,7 +15,7 @@ import torch
 from bench.feature_level.generator import SampleMaker, World
 from modules.contrastive_loss import MAX_SCALE, symmetric_infonce
 from modules.optimization import build_optimizer
-from modules.retrieval_heads import RetrievalHead
+from modules.head_base import RetrievalHead
 
 WEIGHT_DECAY, WARMUP, MAX_GRAD_NORM = 0.2, 0.1, 1.0
 

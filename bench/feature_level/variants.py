@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 from modules.frame_attention_pooling import FrameAttentionPooling
-from modules.retrieval_heads import AttentionPoolingHead, RetrievalHead, build_head
+from modules.attention_head import AttentionPoolingHead
+from modules.head_base import RetrievalHead
+from modules.retrieval_heads import build_head
 
 EMBED_DIM, FRAMES = 512, 12
 SMALL_VALUE_STD = 0.1  # a small random value map: |W f| ~ 0.1 |f|
@@ -31,11 +33,14 @@ HEADS: Dict[str, tuple] = {
     "dllfa --dllfa_levels token": ("dllfa", {"dllfa_levels": "token"}),
     "dllfa --dllfa_token_frames plain": ("dllfa", {"dllfa_token_frames": "plain"}),
     "dllfa --dllfa_fusion 0.5": ("dllfa", {"dllfa_fusion": 0.5}),
+    "dllfa --dllfa_order_fusion caption": ("dllfa", {"dllfa_order_fusion": "caption"}),
     "dllfa --dllfa_fusion learned": ("dllfa", {"dllfa_fusion": "learned"}),
 }
 # The heads of the committed table: all but the scalar learned fusion, which scored as the fixed 0.5
-# (its one logit barely moves at lr 1e-4: modules/retrieval_heads.py); `--heads` still takes it.
-DEFAULT_HEADS = tuple(name for name in HEADS if name != "dllfa --dllfa_fusion learned")
+# (its one logit barely moves at lr 1e-4: modules/attention_head.py), and the order fusion, run on its
+# own (docs/feature_benchmark.md); `--heads` takes both.
+DEFAULT_HEADS = tuple(name for name in HEADS if name not in ("dllfa --dllfa_fusion learned",
+                                                              "dllfa --dllfa_order_fusion caption"))
 
 
 def make_head(name: str, temporal_layers: int, seed: int) -> RetrievalHead:
