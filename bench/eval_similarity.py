@@ -23,6 +23,9 @@ i.e. ru_maxrss) is reset through /proc/self/clear_refs after the inputs and side
 free heap memory is handed back (malloc_trim); peak_mb is its growth during the call (Linux).
 
     python -m bench.eval_similarity --sizes msrvtt --heads dllfa,meanP --json
+
+`--heads` also takes `dllfa-order-fusion` (`--sim_header dllfa --dllfa_order_fusion caption`: each level
+scores the reversed video as well), outside the default list.
 """
 import argparse
 import ctypes
@@ -42,6 +45,7 @@ from modules.retrieval_heads import HEAD_NAMES, build_head
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
 SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500), "small": (200, 200)}
+VARIANTS = {"dllfa-order-fusion": ("dllfa", {"dllfa_order_fusion": "caption"})}  # name -> (head, build_head flags)
 NAIVE_COPIES = 3  # [.., Nv, D] tensors alive at once in the naive path
 FLOOR_BLOCK = 2048  # rows per block of the blocked floor
 
@@ -102,7 +106,8 @@ def run_case(head_name: str, size: str, path: str, memory_mb: float, device_name
     device = pick_device(device_name)
     n_texts, n_videos = SIZES[size]
     torch.manual_seed(0)
-    head = build_head(head_name, EMBED_DIM, FRAMES).to(device).eval()
+    name, flags = VARIANTS.get(head_name, (head_name, {}))
+    head = build_head(name, EMBED_DIM, FRAMES, **flags).to(device).eval()
     sentence, words, word_mask, frames, video_mask = random_features(n_texts, n_videos, device)
     small = (sentence[:8], words[:8], word_mask[:8])
     head.similarity(head.text_side(*small), head.video_side(frames[:8], video_mask[:8]), memory_mb)  # warm-up
@@ -156,7 +161,8 @@ def run_floor(size: str, memory_mb: float, device_name: str) -> dict:
 def naive_estimate_mb(head_name: str, size: str) -> float:
     """Memory of the naive path: NAIVE_COPIES fp32 tensors of [Nt, rows, Nv, D]."""
     n_texts, n_videos = SIZES[size]
-    rows = 1 + WORDS if head_name == "dllfa" else 1
+    name = VARIANTS.get(head_name, (head_name,))[0]
+    rows = (1 + WORDS) * (2 if head_name in VARIANTS else 1) if name == "dllfa" else 1  # the variant: twice, reversed
     return NAIVE_COPIES * 4 * n_texts * rows * n_videos * EMBED_DIM / 2 ** 20
 
 
@@ -185,9 +191,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     sizes, heads = args.sizes.split(","), args.heads.split(",")
-    unknown = [v for v in sizes if v not in SIZES] + [v for v in heads if v not in HEAD_NAMES]
+    unknown = [v for v in sizes if v not in SIZES] + [v for v in heads if v not in HEAD_NAMES + tuple(VARIANTS)]
     if unknown:
-        parser.error(f"unknown {', '.join(unknown)}: sizes are {', '.join(SIZES)}, heads {', '.join(HEAD_NAMES)}")
+        parser.error(f"unknown {', '.join(unknown)}: sizes are {', '.join(SIZES)}, "
+                     f"heads {', '.join(HEAD_NAMES + tuple(VARIANTS))}")
     device = pick_device(args.device)
     cases, skipped = [], []
     for size in sizes:
