@@ -50,6 +50,11 @@ NAIVE_COPIES = 3  # [.., Nv, D] tensors alive at once in the naive path
 FLOOR_BLOCK = 2048  # rows per block of the blocked floor
 
 
+def head_spec(head_name: str):
+    """--sim_header and build_head flags of a name of `--heads` (a head, or one of VARIANTS)."""
+    return VARIANTS.get(head_name, (head_name, {}))
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -106,7 +111,7 @@ def run_case(head_name: str, size: str, path: str, memory_mb: float, device_name
     device = pick_device(device_name)
     n_texts, n_videos = SIZES[size]
     torch.manual_seed(0)
-    name, flags = VARIANTS.get(head_name, (head_name, {}))
+    name, flags = head_spec(head_name)
     head = build_head(name, EMBED_DIM, FRAMES, **flags).to(device).eval()
     sentence, words, word_mask, frames, video_mask = random_features(n_texts, n_videos, device)
     small = (sentence[:8], words[:8], word_mask[:8])
@@ -161,8 +166,10 @@ def run_floor(size: str, memory_mb: float, device_name: str) -> dict:
 def naive_estimate_mb(head_name: str, size: str) -> float:
     """Memory of the naive path: NAIVE_COPIES fp32 tensors of [Nt, rows, Nv, D]."""
     n_texts, n_videos = SIZES[size]
-    name = VARIANTS.get(head_name, (head_name,))[0]
-    rows = (1 + WORDS) * (2 if head_name in VARIANTS else 1) if name == "dllfa" else 1  # the variant: twice, reversed
+    name, flags = head_spec(head_name)
+    rows = 1 + WORDS if name == "dllfa" else 1
+    if flags.get("dllfa_order_fusion") == "caption":  # every row scores the video and its reversal
+        rows *= 2
     return NAIVE_COPIES * 4 * n_texts * rows * n_videos * EMBED_DIM / 2 ** 20
 
 

@@ -84,7 +84,7 @@ def naive_scores(head, sentence, words, word_mask, ordered, mask) -> torch.Tenso
         lam = torch.sigmoid(layer_norm(norm, unit(sentence)) @ gate.weight.T)
     else:
         lam = head.frame_weight()  # a number or a scalar tensor
-    streams = ordered.chunk(head.frame_side_width(1), -1)  # encoded [, plain] [, reversal's]
+    streams = ordered.chunk(head.frame_streams, -1)  # encoded [, plain] [, reversal's]
     encoded, token_frames = streams[0], streams[1 if head.keeps_plain_frames else 0]
 
     def frame_score(frames):  # [Nt, Nv]

@@ -156,7 +156,7 @@ class AttentionPoolingHead(RetrievalHead):
 
     def encode_video(self, frames, mask) -> AttentionVideo:
         inputs = []
-        for stream in frames.chunk(self.frame_side_width(1), dim=-1):  # encoded [, plain] [, reversal's]
+        for stream in frames.chunk(self.frame_streams, dim=-1):  # encoded [, plain] [, reversal's]
             stream = normalize(stream)  # [Nv, T, D] unit-norm, zero where padded
             inputs.append((stream, masked_mean(stream, mask)))  # and its mean [Nv, D]
         encoded = inputs[0]

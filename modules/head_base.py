@@ -10,7 +10,7 @@ evaluation once per video), `pool_video` the head's own pooling and projections.
 whose token level reads the plain frames (`--dllfa_token_frames plain`) keeps them beside the
 encoded ones, and one that scores each video's time reversal (`--dllfa_order_fusion caption`)
 keeps the encoding of the reversed video: its `frame_side` gives [Nv, T, k D] with k streams, the
-encoded frames, then the plain ones, then the reversal's (`frame_side_width`).
+encoded frames, then the plain ones, then the reversal's (`frame_streams`, `frame_side_width`).
 
 The same `similarity` serves a training batch (B x B, with autograd) and a full evaluation
 (chunked, temporaries under `memory_mb`). Inputs are raw backbone outputs; padded frames and
@@ -63,9 +63,14 @@ class RetrievalHead(nn.Module):
     keeps_plain_frames = False  # frame_side also returns the frames the temporal encoder read
     scores_reversal = False  # frame_side also returns the encoding of each video played backwards
 
+    @property
+    def frame_streams(self) -> int:
+        """How many [Nv, T, D] streams `frame_side` puts side by side: encoded [, plain] [, reversal's]."""
+        return 1 + self.keeps_plain_frames + self.scores_reversal
+
     def frame_side_width(self, embed_dim: int) -> int:
         """The last dimension of `frame_side`'s output for frames of width `embed_dim`."""
-        return (1 + self.keeps_plain_frames + self.scores_reversal) * embed_dim
+        return self.frame_streams * embed_dim
 
     def text_side(self, sentence: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor):
         """sentence [Nt, D], words [Nt, L, D], word_mask [Nt, L] (words and EOT)."""
@@ -75,7 +80,7 @@ class RetrievalHead(nn.Module):
 
     def frame_side(self, frames: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
         """frames [Nv, T, D] -> [Nv, T, D] full precision, zero where padded: the temporal
-        encoder's output, or the frames themselves without one. With more streams (`frame_side_width`)
+        encoder's output, or the frames themselves without one. With more streams (`frame_streams`)
         [Nv, T, k D]: the encoder's output, then its input where the head `keeps_plain_frames`, then
         where it `scores_reversal` the encoder's output for the video's real frames in reverse order
         (in the slots they were read from). Per video."""
@@ -89,7 +94,7 @@ class RetrievalHead(nn.Module):
                 streams.append(frames)
             if self.scores_reversal:
                 streams.append(self.temporal(reverse_real_frames(frames, mask), mask))
-            return torch.cat(streams, -1)
+            return streams[0] if len(streams) == 1 else torch.cat(streams, -1)
 
     def pool_video(self, frames: torch.Tensor, video_mask: torch.Tensor):
         """frames [Nv, T, k D] from `frame_side`, video_mask [Nv, T] -> the video side of `score`."""
