@@ -24,8 +24,8 @@ free heap memory is handed back (malloc_trim); peak_mb is its growth during the 
 
     python -m bench.eval_similarity --sizes msrvtt --heads dllfa,meanP --json
 
-`--heads` also takes `dllfa-order-fusion` (`--sim_header dllfa --dllfa_order_fusion caption`: each level
-scores the reversed video as well), outside the default list.
+`--heads` also takes `dllfa-shared-order` (`--sim_header dllfa --dllfa_order_fusion shared`: the ablation
+that scores no reversed video, half the default's work), outside the default list.
 """
 import argparse
 import ctypes
@@ -45,7 +45,7 @@ from modules.retrieval_heads import HEAD_NAMES, build_head
 
 EMBED_DIM, FRAMES, WORDS = 512, 12, 32
 SIZES = {"msrvtt": (1000, 1000), "vatex": (15000, 1500), "small": (200, 200)}
-VARIANTS = {"dllfa-order-fusion": ("dllfa", {"dllfa_order_fusion": "caption"})}  # name -> (head, build_head flags)
+VARIANTS = {"dllfa-shared-order": ("dllfa", {"dllfa_order_fusion": "shared"})}  # name -> (head, build_head flags)
 NAIVE_COPIES = 3  # [.., Nv, D] tensors alive at once in the naive path
 FLOOR_BLOCK = 2048  # rows per block of the blocked floor
 
@@ -168,8 +168,8 @@ def naive_estimate_mb(head_name: str, size: str) -> float:
     n_texts, n_videos = SIZES[size]
     name, flags = head_spec(head_name)
     rows = 1 + WORDS if name == "dllfa" else 1
-    if flags.get("dllfa_order_fusion") == "caption":  # every row scores the video and its reversal
-        rows *= 2
+    if name == "dllfa" and build_head(name, EMBED_DIM, FRAMES, **flags).scores_reversal:
+        rows *= 2  # every row scores the video and its reversal
     return NAIVE_COPIES * 4 * n_texts * rows * n_videos * EMBED_DIM / 2 ** 20
 
 

@@ -96,11 +96,12 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     model.add_argument("--dllfa_fusion", default="caption",
                        help="weight of the frame level: caption: a learned weight per caption from its sentence "
                             "feature (modules/attention_head.py); learned: one learned weight; or a fixed number in [0, 1]")
-    model.add_argument("--dllfa_order_fusion", choices=ORDER_FUSIONS, default="shared",
-                       help="DLLFA's order reading: shared: weighed with the rest of each level's score; caption: each "
-                            "level also scores the video played backwards and what flips under reversal gets a "
-                            "per-caption weight of its own (twice the video-side and pairwise cost; "
-                            "modules/attention_head.py)")
+    model.add_argument("--dllfa_order_fusion", choices=ORDER_FUSIONS, default="caption",
+                       help="DLLFA's order reading: caption: each level also scores the video played backwards and "
+                            "what flips under reversal gets a per-caption weight of its own (twice the video-side "
+                            "and pairwise cost); shared: weighed with the rest of each level's score (ablation). "
+                            "Applies to both levels over the temporal encoder; otherwise shared "
+                            "(modules/attention_head.py)")
     # CLIP weights: the activation they were trained with, where tags are downloaded to
     model.add_argument("--clip_activation", choices=ACTIVATIONS,
                        help="activation of CLIP's MLPs; by default what the weights record (OpenAI: quick_gelu; "

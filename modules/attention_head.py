@@ -17,11 +17,13 @@ from modules.temporal_encoder import TemporalEncoder
 ORDER_FUSIONS = ("shared", "caption")  # --dllfa_order_fusion
 
 
-def _weighted(side: PooledText, weights: Tuple) -> Tuple[Optional[PooledText], Optional[PooledText]]:
-    """A level's text side (pooling weights without fusion) -> (weighted by the first weight, by the
-    second or None): the text sides that score the video and its reversal. Weights: a number, a
-    scalar tensor or [Nt, 1]."""
-    return tuple(None if weight is None else side._replace(weights=side.weights * weight) for weight in weights)
+def _weighted(level: FrameAttentionPooling, rows: torch.Tensor, row_mask: torch.Tensor, pooling: torch.Tensor,
+              weights: Tuple) -> Tuple[Optional[PooledText], Optional[PooledText]]:
+    """A level's text sides that score the video and (order fusion) its reversal: its rows [Nt, L, D]
+    with the pooling weights [Nt, L] times each fusion weight (a number, a scalar tensor or [Nt, 1]; the
+    second may be None). The product goes into `text_side` as one factor, so that the shared fusion
+    rounds as it always has (its trained tables repeat to the last digit)."""
+    return tuple(None if weight is None else level.text_side(rows, row_mask, weight * pooling) for weight in weights)
 
 
 class AttentionText(NamedTuple):
@@ -69,8 +71,9 @@ class AttentionPoolingHead(RetrievalHead):
     score. Measured (docs/feature_benchmark.md, docs/demo.md): "plain" reads order better on the
     feature benchmark, whose word features carry no order; "temporal" learns the direction of a
     motion on the pixel demo, where "plain" does not.
-    Order fusion (`ORDER_FUSIONS`, `--dllfa_order_fusion`): "shared" (the default) is the score above,
-    where lambda weighs each level's order reading with the rest of its score. "caption" gives the
+    Order fusion (`ORDER_FUSIONS`, `--dllfa_order_fusion`): "shared" (an ablation) is the score above,
+    where lambda weighs each level's order reading with the rest of its score. "caption" (the default
+    where both levels read the temporal encoder: build_head) gives the
     order reading a weight of its own: each level also scores the video played backwards (c'_l; a
     temporal encoder makes it differ from c_l), and the part of the score that changes sign under
     reversal is fused apart from the part that does not:
@@ -100,7 +103,7 @@ class AttentionPoolingHead(RetrievalHead):
         super().__init__()
         self.temporal = temporal
         self.keeps_plain_frames = keeps_plain_frames  # the token level reads the encoder's input (build_head)
-        self.scores_reversal = order_fusion == "caption"  # both levels, a temporal encoder (build_head)
+        self.scores_reversal = order_fusion == "caption"  # both levels read a temporal encoder (build_head)
         self.frame_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
             if levels in ("both", "frame") else None
         self.token_level = FrameAttentionPooling(embed_dim, attention_dim, residual) \
@@ -146,12 +149,11 @@ class AttentionPoolingHead(RetrievalHead):
         frame = token = (None, None)
         if self.frame_level is not None:
             single = torch.ones_like(word_mask[:, :1])  # [Nt, 1]
-            frame = _weighted(self.frame_level.text_side(sentence[:, None], single, single.to(sentence.dtype)),
-                              frame_weights)
+            frame = _weighted(self.frame_level, sentence[:, None], single, single.to(sentence.dtype), frame_weights)
         if self.token_level is not None:
             logits = self.word_weights(normalize(words))[..., 0]  # [Nt, L]
             beta = logits.masked_fill(~word_mask, torch.finfo(logits.dtype).min).softmax(-1)
-            token = _weighted(self.token_level.text_side(words, word_mask, beta), token_weights)
+            token = _weighted(self.token_level, words, word_mask, beta, token_weights)
         return AttentionText(frame[0], token[0], frame[1], token[1])
 
     def encode_video(self, frames, mask) -> AttentionVideo:

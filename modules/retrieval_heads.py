@@ -49,14 +49,20 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
                clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
                dllfa_levels: str = "both", dllfa_temporal: bool = True,
                dllfa_fusion: float | str = "caption", temporal_centering: bool = False,
-               dllfa_token_frames: str = "temporal", dllfa_order_fusion: str = "shared") -> RetrievalHead:
+               dllfa_token_frames: str = "temporal", dllfa_order_fusion: str = "caption") -> RetrievalHead:
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
-    without temporal encoder and without residual (values from the LayerNormed frames, as X-Pool); the dllfa_* flags select DLLFA's ablations
-    (`dllfa_fusion`: a weight in [0, 1] or one of FUSIONS; it only applies to levels "both"). `temporal_centering`
-    feeds the temporal encoder each frame minus its video's mean (see TemporalEncoder). `dllfa_order_fusion`
-"caption" needs what it fuses: both levels, each reading the temporal encoder's output."""
+    without temporal encoder and without residual (values from the LayerNormed frames, as X-Pool);
+    the dllfa_* flags select DLLFA's ablations. `dllfa_fusion`: a weight in [0, 1] or one of
+    FUSIONS; it only applies to levels "both". `temporal_centering` feeds the temporal encoder each
+    frame minus its video's mean (see TemporalEncoder). `dllfa_order_fusion` "caption" (the default)
+    weighs the two levels' order readings apart from the rest of their scores; it applies where both
+    levels read the temporal encoder's output. Elsewhere (one level, no encoder, the token level on
+    plain frames, another head) the order reading is shared with the rest of the score, as
+    `dllfa_fusion` goes unused with one level: with one level the two fusions are the same score,
+    without an encoder a reversal changes no score, and on plain frames the token level reads no
+    order of its own to weigh apart."""
     if name not in HEAD_NAMES:
         raise InputError(f"unknown head {name!r}; use one of {', '.join(HEAD_NAMES)}")
     if dllfa_levels not in DLLFA_LEVELS:
@@ -65,11 +71,6 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
         raise InputError(f"unknown DLLFA token frames {dllfa_token_frames!r}; use one of {', '.join(TOKEN_FRAMES)}")
     if dllfa_order_fusion not in ORDER_FUSIONS:
         raise InputError(f"unknown DLLFA order fusion {dllfa_order_fusion!r}; use one of {', '.join(ORDER_FUSIONS)}")
-    if dllfa_order_fusion != "shared" and (name != "dllfa" or dllfa_levels != "both" or not dllfa_temporal
-                                           or dllfa_token_frames != "temporal"):
-        raise InputError(f"--dllfa_order_fusion {dllfa_order_fusion} fuses the order readings of DLLFA's two levels: "
-                         "it needs --sim_header dllfa with both levels, the temporal encoder and "
-                         "--dllfa_token_frames temporal")
     if isinstance(dllfa_fusion, str) and dllfa_fusion not in FUSIONS:
         raise InputError(f"unknown DLLFA fusion {dllfa_fusion!r}; use a weight in [0, 1] or one of {', '.join(FUSIONS)}")
     if not isinstance(dllfa_fusion, str) and not 0.0 <= dllfa_fusion <= 1.0:
@@ -89,6 +90,7 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
     # the token level alone on plain frames reads no encoder: none is built (its weights would get no gradient);
     # next to a frame level that reads one, the plain frames travel beside its output
     encoder = temporal() if dllfa_temporal and not (dllfa_levels == "token" and token_plain) else None
+    both_levels_read_order = dllfa_levels == "both" and encoder is not None and not token_plain
     return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, encoder, dllfa_fusion, residual=True,
                                 keeps_plain_frames=token_plain and encoder is not None and dllfa_levels == "both",
-                                order_fusion=dllfa_order_fusion)
+                                order_fusion=dllfa_order_fusion if both_levels_read_order else "shared")

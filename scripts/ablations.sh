@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# `make ablations`: every head and DLLFA ablation of scripts/demo_heads.py (but the order fusion, a
-# variant measured on its own: docs/demo.md) on the pixel demo over
+# `make ablations`: every head and DLLFA ablation of scripts/demo_heads.py on the pixel demo over
 # the training seeds of `make demo-seeds` (scripts/demo_seeds.sh, the same data and settings as
 # `make demo`), and on the feature-level benchmark at CLIP's width (the results of `make
 # feature-bench`, which trains every one of these heads over its own three seeds; run here only when
@@ -15,7 +14,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 ABLATIONS_DIR="${ABLATIONS_DIR:-runs/ablations}"
-ABLATION_HEADS="${ABLATION_HEADS:-meanP seqTransf xpool dllfa dllfa_no_temporal dllfa_frame dllfa_token dllfa_token_plain dllfa_fixed_fusion}"
+ABLATION_HEADS="${ABLATION_HEADS:-meanP seqTransf xpool dllfa dllfa_no_temporal dllfa_frame dllfa_token dllfa_token_plain dllfa_fixed_fusion dllfa_shared_order}"
 FEATURE_LEVEL_RESULTS="${FEATURE_LEVEL_RESULTS:-runs/feature_level/results}"
 FEATURE_LEVEL_ARGS="${FEATURE_LEVEL_ARGS:-}"
 mkdir -p "$ABLATIONS_DIR"

@@ -66,7 +66,7 @@ def test_forward_encodes_local_videos_and_reads_nothing_on_the_host():
     mp.spawn(_worker, args=(port, results), nprocs=2)
     for rank in (0, 1):
         encoded, reads, loss = results[rank]
-        assert encoded == [LOCAL_BATCH]  # its own 3 videos, not the 6 gathered ones
+        assert encoded == [LOCAL_BATCH] * 2  # its own 3 videos, forwards and reversed (order fusion), not the 6 gathered
         assert reads == []
     assert results[0][2] == results[1][2]  # one global loss
     # the global batch in one process gives the same loss

@@ -33,14 +33,12 @@ HEADS: Dict[str, tuple] = {
     "dllfa --dllfa_levels token": ("dllfa", {"dllfa_levels": "token"}),
     "dllfa --dllfa_token_frames plain": ("dllfa", {"dllfa_token_frames": "plain"}),
     "dllfa --dllfa_fusion 0.5": ("dllfa", {"dllfa_fusion": 0.5}),
-    "dllfa --dllfa_order_fusion caption": ("dllfa", {"dllfa_order_fusion": "caption"}),
+    "dllfa --dllfa_order_fusion shared": ("dllfa", {"dllfa_order_fusion": "shared"}),
     "dllfa --dllfa_fusion learned": ("dllfa", {"dllfa_fusion": "learned"}),
 }
 # The heads of the committed table: all but the scalar learned fusion, which scored as the fixed 0.5
-# (its one logit barely moves at lr 1e-4: modules/attention_head.py), and the order fusion, run on its
-# own (docs/feature_benchmark.md); `--heads` takes both.
-DEFAULT_HEADS = tuple(name for name in HEADS if name not in ("dllfa --dllfa_fusion learned",
-                                                              "dllfa --dllfa_order_fusion caption"))
+# (its one logit barely moves at lr 1e-4: modules/attention_head.py); `--heads` takes it.
+DEFAULT_HEADS = tuple(name for name in HEADS if name != "dllfa --dllfa_fusion learned")
 
 
 def make_head(name: str, temporal_layers: int, seed: int) -> RetrievalHead:
