@@ -72,6 +72,12 @@ def save_checkpoint(path: str, payload: Dict[str, object]) -> None:
 FLAGS_BEFORE_THEY_EXISTED = {"dllfa_token_frames": "temporal", "dllfa_order_fusion": "shared"}
 
 
+def completed_config(config: Dict[str, object]) -> Dict[str, object]:
+    """A run's recorded config (config.json, or a checkpoint's) with `FLAGS_BEFORE_THEY_EXISTED` where it
+    lacks them: what the model was built with, not today's defaults."""
+    return {**FLAGS_BEFORE_THEY_EXISTED, **config}
+
+
 def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
     """A checkpoint written by `save_checkpoint` in `CHECKPOINT_FORMAT`, or a plain state dict
     (every value a tensor: model weights from elsewhere, for `--init_model`), on the CPU;
@@ -89,7 +95,7 @@ def load_checkpoint(path: str, mmap: bool = False) -> Dict[str, object]:
         raise InputError(f"{path}: checkpoint format {found}, this code reads format {CHECKPOINT_FORMAT}: train it "
                          f"again, or give its model weights alone as a plain state dict to --init_model")
     if not plain_weights and isinstance(checkpoint.get("config"), dict):
-        checkpoint["config"] = {**FLAGS_BEFORE_THEY_EXISTED, **checkpoint["config"]}
+        checkpoint["config"] = completed_config(checkpoint["config"])
     return checkpoint
 
 

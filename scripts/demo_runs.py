@@ -14,13 +14,13 @@ from dataloaders.retrieval_datasets import EvalVideoDataset
 from dataloaders.video_source import open_video_source
 from driver.flags import get_args
 from driver.model_setup import build_model
-from driver.checkpoints import load_model_weights
+from driver.checkpoints import completed_config, load_model_weights
 
 
 def load_run_model(run: str):
     """(args, model in eval mode) of a run: every flag from its config.json, weights from checkpoint_best.pt."""
     with open(os.path.join(run, "config.json")) as handle:
-        config = json.load(handle)
+        config = completed_config(json.load(handle))  # a run from before a flag: the model it trained
     args = get_args(["--do_eval", "--data_path", config["data_path"], "--features_path", config["features_path"],
                      "--output_dir", run])
     for flag, value in config.items():  # every flag of the run (split, sampling, model), not a hand-picked few
