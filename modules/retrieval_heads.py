@@ -90,7 +90,7 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
     # the token level alone on plain frames reads no encoder: none is built (its weights would get no gradient);
     # next to a frame level that reads one, the plain frames travel beside its output
     encoder = temporal() if dllfa_temporal and not (dllfa_levels == "token" and token_plain) else None
-    both_levels_read_order = dllfa_levels == "both" and encoder is not None and not token_plain
+    both_levels_on_encoder = dllfa_levels == "both" and encoder is not None
     return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, encoder, dllfa_fusion, residual=True,
-                                keeps_plain_frames=token_plain and encoder is not None and dllfa_levels == "both",
-                                order_fusion=dllfa_order_fusion if both_levels_read_order else "shared")
+                                keeps_plain_frames=both_levels_on_encoder and token_plain,
+                                order_fusion=dllfa_order_fusion if both_levels_on_encoder and not token_plain else "shared")
