@@ -4,7 +4,12 @@ Conventions (docs/evaluation.md):
 - rows are texts (captions), columns are videos; `caption_video_index[i]` is the video of
   caption i (the diagonal when omitted: one caption per video, e.g. MSR-VTT 1k-A);
 - rank of the ground truth = 1 + number of candidates scored *strictly* higher, so ties are
-  resolved in favour of the ground truth; the number of queries that had a tie is reported;
+  resolved in favour of the ground truth (`TIE_RULES` "ground_truth", right for real data, where ties
+  are rare and the reference code bases count them so); the number of queries that had a tie is
+  reported. "shared" (the synthetic dataset, whose twins hold the same frames, so that a head blind
+  to their order ties them exactly) counts what a random order of the tied candidates gives on
+  average: R@K = P(rank <= K) with the ground truth anywhere in its tied block, MdR and MnR of the
+  expected rank (an exact tie with one twin at the top is half a hit, not a whole one);
 - text-to-video ranks every caption against all videos; video-to-text ranks every video
   against all captions and its ground truth is the best-ranked of its own captions;
 - R@K in percent, MdR and MnR 1-based.
@@ -22,16 +27,22 @@ from modules.errors import InputError
 DUAL_SOFTMAX_TEMPERATURE = 1 / MAX_SCALE  # the logits CLIP trains with at its clamped scale
 
 
-def summarize_ranks(ranks: np.ndarray, ties: np.ndarray) -> Dict[str, float]:
-    """ranks [Nq] 1-based, ties [Nq] bool -> R1/R5/R10 (percent), MdR, MnR, ties (count)."""
-    return {
-        "R1": float(np.mean(ranks <= 1) * 100),
-        "R5": float(np.mean(ranks <= 5) * 100),
-        "R10": float(np.mean(ranks <= 10) * 100),
-        "MdR": float(np.median(ranks)),
-        "MnR": float(np.mean(ranks)),
-        "ties": int(np.sum(ties)),
-    }
+TIE_RULES = ("ground_truth", "shared")
+
+
+def summarize_ranks(ranks: np.ndarray, tied: np.ndarray, tie_rule: str = "ground_truth") -> Dict[str, float]:
+    """ranks [Nq] 1-based (1 + candidates strictly higher), tied [Nq] other candidates scored exactly
+    as the ground truth -> R1/R5/R10 (percent), MdR, MnR, ties (queries with a tie) under `tie_rule`."""
+    if tie_rule not in TIE_RULES:
+        raise InputError(f"unknown tie rule {tie_rule!r}; use one of {', '.join(TIE_RULES)}")
+    block = tied + 1 if tie_rule == "shared" else np.ones_like(tied)  # positions the ground truth may take
+
+    def recall(k: int) -> float:  # the share of the block within the top k, averaged
+        return float(np.mean(np.clip((k + 1 - ranks) / block, 0, 1)) * 100)
+
+    expected = ranks + (block - 1) / 2
+    return {"R1": recall(1), "R5": recall(5), "R10": recall(10), "MdR": float(np.median(expected)),
+            "MnR": float(np.mean(expected)), "ties": int(np.sum(tied > 0))}
 
 
 def _validated_index(sim: np.ndarray, caption_video_index: Optional[np.ndarray]) -> np.ndarray:
@@ -52,26 +63,27 @@ def _validated_index(sim: np.ndarray, caption_video_index: Optional[np.ndarray])
 
 
 def text_to_video_ranks(sim: np.ndarray, caption_video_index: np.ndarray):
-    """Rank of each caption's video among all videos -> (ranks [Nt], had_tie [Nt])."""
+    """Rank of each caption's video among all videos -> (ranks [Nt], tied [Nt]: other videos scored the same)."""
     target = sim[np.arange(sim.shape[0]), caption_video_index][:, None]  # [Nt, 1]
     ranks = 1 + np.sum(sim > target, axis=1)
-    ties = np.sum(sim == target, axis=1) > 1  # the ground truth itself is one of them
-    return ranks, ties
+    tied = np.sum(sim == target, axis=1) - 1  # the ground truth itself is one of them
+    return ranks, tied
 
 
 def video_to_text_ranks(sim: np.ndarray, caption_video_index: np.ndarray):
-    """Rank of each video's best own caption among all captions -> (ranks [Nv], had_tie [Nv])."""
+    """Rank of each video's best own caption among all captions -> (ranks [Nv], tied [Nv]: other captions scored the same)."""
     n_texts, n_videos = sim.shape
     own = np.zeros((n_texts, n_videos), dtype=bool)
     own[np.arange(n_texts), caption_video_index] = True
     best_own = np.where(own, sim, -np.inf).max(axis=0)[None, :]  # [1, Nv]
     others = np.where(own, -np.inf, sim)  # [Nt, Nv], own captions never count against the video
     ranks = 1 + np.sum(others > best_own, axis=0)
-    ties = np.sum(others == best_own, axis=0) > 0
-    return ranks, ties
+    tied = np.sum(others == best_own, axis=0)
+    return ranks, tied
 
 
-def retrieval_metrics(sim: np.ndarray, caption_video_index: Optional[np.ndarray] = None) -> Dict[str, Dict[str, float]]:
+def retrieval_metrics(sim: np.ndarray, caption_video_index: Optional[np.ndarray] = None,
+                      tie_rule: str = "ground_truth") -> Dict[str, Dict[str, float]]:
     """Both directions: {"t2v": {...}, "v2t": {...}} (see `summarize_ranks`)."""
     sim = np.asarray(sim)
     if sim.ndim != 2 or sim.size == 0:
@@ -79,8 +91,8 @@ def retrieval_metrics(sim: np.ndarray, caption_video_index: Optional[np.ndarray]
     if not np.isfinite(sim).all():
         raise InputError(f"similarity matrix has {int((~np.isfinite(sim)).sum())} non-finite entries")
     index = _validated_index(sim, caption_video_index)
-    return {"t2v": summarize_ranks(*text_to_video_ranks(sim, index)),
-            "v2t": summarize_ranks(*video_to_text_ranks(sim, index))}
+    return {"t2v": summarize_ranks(*text_to_video_ranks(sim, index), tie_rule),
+            "v2t": summarize_ranks(*video_to_text_ranks(sim, index), tie_rule)}
 
 
 def order_contrast_accuracy(sim: np.ndarray, caption_video_index: np.ndarray, reversed_twin: np.ndarray) -> float:
@@ -97,8 +109,8 @@ def order_contrast_accuracy(sim: np.ndarray, caption_video_index: np.ndarray, re
     return float(np.mean(np.where(own > twin, 1.0, np.where(own == twin, 0.5, 0.0))))
 
 
-def metrics_by_caption_kind(sim: np.ndarray, caption_video_index: np.ndarray,
-                            caption_kinds: np.ndarray) -> Dict[str, Dict[str, float]]:
+def metrics_by_caption_kind(sim: np.ndarray, caption_video_index: np.ndarray, caption_kinds: np.ndarray,
+                            tie_rule: str = "ground_truth") -> Dict[str, Dict[str, float]]:
     """Text-to-video metrics (`summarize_ranks`) of each kind's captions, every caption still
     ranked against all videos, plus `n_captions`: {kind: {...}} in sorted kind order."""
     kinds = np.asarray(caption_kinds)
@@ -108,7 +120,8 @@ def metrics_by_caption_kind(sim: np.ndarray, caption_video_index: np.ndarray,
     result = {}
     for kind in sorted(set(kinds.tolist())):
         rows = kinds == kind
-        result[kind] = {**summarize_ranks(*text_to_video_ranks(sim[rows], index[rows])), "n_captions": int(rows.sum())}
+        result[kind] = {**summarize_ranks(*text_to_video_ranks(sim[rows], index[rows]), tie_rule),
+                        "n_captions": int(rows.sum())}
     return result
 
 
@@ -150,18 +163,21 @@ def evaluation_report(sim: np.ndarray, split, twins: Dict[str, np.ndarray], with
                       caption_kinds: Optional[np.ndarray] = None) -> Dict:
     """metrics.json content: plain metrics, then (separately) dual-softmax, the twin contrasts
     (`twins`: {relation of `CONTRASTS`: twin index per video, -1 none}; real datasets: {}) and,
-    with caption kinds, text-to-video metrics and contrasts per kind (`by_caption_kind`)."""
+    with caption kinds, text-to-video metrics and contrasts per kind (`by_caption_kind`). A split
+    with twins (videos holding the same frames) counts ties shared, any other the reference code
+    bases' way (`tie_rule`, recorded in the report)."""
     index = np.asarray(split.caption_video_index)
+    tie_rule = "shared" if twins else "ground_truth"
     report = {"dataset": split.dataset, "split": split.name, "n_captions": int(sim.shape[0]),
-              "n_videos": int(sim.shape[1]), **retrieval_metrics(sim, index)}
+              "n_videos": int(sim.shape[1]), "tie_rule": tie_rule, **retrieval_metrics(sim, index, tie_rule)}
     report.update(twin_contrasts(sim, index, twins))
     if caption_kinds is not None:
         report["by_caption_kind"] = {
             kind: {**metrics, **twin_contrasts(sim[caption_kinds == kind], index[caption_kinds == kind], twins)}
-            for kind, metrics in metrics_by_caption_kind(sim, index, caption_kinds).items()}
+            for kind, metrics in metrics_by_caption_kind(sim, index, caption_kinds, tie_rule).items()}
     if with_dual_softmax:  # the prior runs over the queries of each direction
-        report["dual_softmax"] = {"t2v": retrieval_metrics(dual_softmax(sim), index)["t2v"],
-                                  "v2t": retrieval_metrics(dual_softmax(sim.T).T, index)["v2t"]}
+        report["dual_softmax"] = {"t2v": retrieval_metrics(dual_softmax(sim), index, tie_rule)["t2v"],
+                                  "v2t": retrieval_metrics(dual_softmax(sim.T).T, index, tie_rule)["v2t"]}
     return report
 
 

@@ -88,5 +88,9 @@ def test_report_has_every_twin_contrast_overall_and_per_kind():
     assert sequence["order_contrast"] == 1.0 and sequence["swap_contrast"] == 0.5 and sequence["direction_contrast"] == 0
     assert one_event["order_contrast"] == 0.25 and one_event["swap_contrast"] == 0.5
     assert one_event["direction_contrast"] == 1.0
-    assert sequence["n_captions"] == 2 and sequence["R1"] == 0.0 and one_event["R1"] == 75.0
+    # a split with twins counts ties shared: caption 2 ties its reversed twin at the top, half a hit
+    assert report["tie_rule"] == "shared"
+    assert sequence["n_captions"] == 2 and sequence["R1"] == 0.0 and one_event["R1"] == 62.5
+    # caption 1 is second or third (tied with the swap), caption 2 first or second: expected ranks 2.5, 1.5
+    assert one_event["ties"] == 2 and one_event["MnR"] == pytest.approx((2.5 + 1.5 + 1 + 1) / 4)
     assert "by_caption_kind" not in evaluation_report(sim, split, twins, False)

@@ -5,7 +5,7 @@ import pytest
 
 from dataloaders.retrieval_split import RetrievalSplit
 from modules.errors import InputError
-from modules.metrics import dual_softmax, evaluation_report, order_contrast_accuracy, retrieval_metrics
+from modules.metrics import dual_softmax, evaluation_report, order_contrast_accuracy, retrieval_metrics, summarize_ranks
 
 
 def test_ties_count_for_the_ground_truth():
@@ -19,6 +19,24 @@ def test_ties_count_for_the_ground_truth():
     assert metrics["t2v"]["ties"] == 3
     # v2t: video 0 -> caption 1 scores 0.9 > 0.5: rank 2; video 1: rank 2; video 2: 0.0 vs 0.1, 0.2: rank 3
     assert metrics["v2t"]["MnR"] == pytest.approx(7 / 3) and metrics["v2t"]["ties"] == 0
+
+
+def test_shared_ties_count_what_a_random_order_of_the_tied_gives():
+    sim = np.array([[0.5, 0.5, 0.1],
+                    [0.9, 0.2, 0.2],
+                    [0.0, 0.0, 0.0]])
+    t2v = retrieval_metrics(sim, tie_rule="shared")["t2v"]
+    # caption 0: first of two tied (1/2 a hit, expected rank 1.5); caption 1: second or third (rank 2.5);
+    # caption 2: any of three (1/3 a hit, rank 2)
+    assert t2v["R1"] == pytest.approx(100 * (1 / 2 + 0 + 1 / 3) / 3)
+    assert t2v["R5"] == 100.0 and t2v["MnR"] == pytest.approx(2.0) and t2v["MdR"] == 2.0
+    assert t2v["ties"] == 3
+    # a block of four tied at ranks 4-7: two of its four positions are within the top 5
+    block = summarize_ranks(np.array([4]), np.array([3]), "shared")
+    assert block["R1"] == 0.0 and block["R5"] == 50.0 and block["R10"] == 100.0 and block["MnR"] == 5.5
+    assert summarize_ranks(np.array([4]), np.array([3]))["R5"] == 100.0  # the ground truth's way: rank 4
+    with pytest.raises(InputError, match="unknown tie rule 'random'"):
+        summarize_ranks(np.array([1]), np.array([0]), "random")
 
 
 def test_multi_caption_hand_built_case():
@@ -107,4 +125,4 @@ def test_report_without_twins_or_dual_softmax_has_only_plain_metrics():
     sim = np.eye(3, dtype=np.float32)
     report = evaluation_report(sim, _split(3, [0, 1, 2]), twins={}, with_dual_softmax=False)
     assert "order_contrast" not in report and "dual_softmax" not in report
-    assert report["t2v"]["R1"] == 100.0
+    assert report["t2v"]["R1"] == 100.0 and report["tie_rule"] == "ground_truth"

@@ -66,17 +66,13 @@ def attention_stats(head: RetrievalHead, pool: FeatureBatch) -> Dict[str, Dict[s
 
 
 def retrieval(head: RetrievalHead, pool: FeatureBatch) -> Dict[str, float]:
-    """Text-to-video R@1 over the pool with ties shared: a caption whose video ties with k others at
-    the top counts 1 / (k + 1), so that a head which scores a video and its reversed twin alike gets
-    half credit (modules/metrics.py gives the tie to the ground truth, right for real data, where
-    ties are rare, but not for a pool built of twins). Also R@5 and MdR of modules/metrics.py, the
-    number of tied captions, and the order contrast where the pool has reversed twins."""
+    """Text-to-video R@1, R@5 and MdR over the pool with ties shared (modules/metrics.py): a caption
+    whose video ties with k others at the top counts 1 / (k + 1), so that a head which scores a video
+    and its reversed twin alike gets half credit. Also the number of tied captions, and the order
+    contrast where the pool has reversed twins."""
     sim = score(head, pool).numpy()
-    t2v = retrieval_metrics(sim)["t2v"]
-    own = np.diag(sim)[:, None]  # [N, 1]
-    top = (sim > own).sum(1) == 0
-    shared = np.where(top, 1.0 / (sim == own).sum(1), 0.0)
-    result = {"R1": float(shared.mean() * 100), "R5": t2v["R5"], "MdR": t2v["MdR"], "ties": t2v["ties"]}
+    t2v = retrieval_metrics(sim, tie_rule="shared")["t2v"]
+    result = {"R1": t2v["R1"], "R5": t2v["R5"], "MdR": t2v["MdR"], "ties": t2v["ties"]}
     if (pool.twin >= 0).any():
         result["order_contrast"] = order_contrast_accuracy(sim, np.arange(len(sim)), pool.twin.numpy())
     return result
