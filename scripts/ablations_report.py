@@ -48,8 +48,8 @@ def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int) -> str:
              f"({minutes(feature['wall_seconds'])}, training seeds {', '.join(map(str, feature_seeds))}). Every "
              "number is the mean ± standard deviation over the seeds. Pixel demo: text-to-video R@1 per caption "
              "kind, order contrast (all captions / one-event captions), swap and direction contrast; feature "
-             "benchmark: R@1 per caption kind (its ties count one half) and order contrast. Chance for the "
-             "contrasts is 0.5.", "",
+             "benchmark: R@1 per caption kind and order contrast. Both count ties shared (a video tied at the top "
+             "with its twin is half a hit). Chance for the contrasts is 0.5.", "",
              "| head | flags | " + " | ".join(f"pixel {COLUMNS[column][0]}" for column in PIXEL_COLUMNS) + " | "
              + " | ".join(FEATURE_KINDS.values()) + " | features order contrast |",
              "|---|---|" + "---:|" * (len(PIXEL_COLUMNS) + len(FEATURE_KINDS) + 1)]

@@ -78,7 +78,8 @@ def markdown(content: dict) -> str:
     lines = [f"Text-to-video on the synthetic test split ({split['n_captions']} captions x {split['n_videos']} videos; "
              f"{kinds} captions). Order contrast: share of captions whose video outscores its time-reversed twin "
              "(all captions, and the one-event ones); swap and direction contrast: the same against the event-swapped "
-             "and the events-reversed twin (sequence captions of the videos in quads); chance is 0.5.", "",
+             "and the events-reversed twin (sequence captions of the videos in quads); chance is 0.5. Ties count shared "
+             "(docs/evaluation.md): a video tied at the top with its twin, whose frames are the same, is half a hit.", "",
              "| head | R@1 | R@5 | R@10 | MdR | MnR | R@1 one-event | R@1 sequence | order contrast "
              "| order contrast one-event | swap contrast | direction contrast |", "|---|" + "---:|" * 11]
     for head, row in content["heads"].items():
