@@ -27,6 +27,14 @@ def test_multi_caption_cli_with_index_file(tmp_path, capsys):
     assert lines[0].startswith("t2v  R@1") and lines[1].startswith("v2t  R@1")
 
 
+def test_cli_shared_tie_rule(tmp_path, capsys):
+    np.save(tmp_path / "sim.npy", np.array([[0.5, 0.5], [0.1, 0.9]], dtype=np.float32))
+    assert main([str(tmp_path / "sim.npy"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["t2v"]["R1"] == 100.0
+    assert main([str(tmp_path / "sim.npy"), "--tie_rule", "shared", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["t2v"]["R1"] == 75.0  # caption 0 ties: half a hit
+
+
 def test_cli_unreadable_file_exits_2(tmp_path, capsys):
     (tmp_path / "bad.npy").write_text("not numpy")
     assert main([str(tmp_path / "bad.npy")]) == 2
