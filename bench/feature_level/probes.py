@@ -72,7 +72,7 @@ def retrieval(head: RetrievalHead, pool: FeatureBatch) -> Dict[str, float]:
     contrast where the pool has reversed twins."""
     sim = score(head, pool).numpy()
     t2v = retrieval_metrics(sim, tie_rule="shared")["t2v"]
-    result = {"R1": t2v["R1"], "R5": t2v["R5"], "MdR": t2v["MdR"], "ties": t2v["ties"]}
+    result = {key: t2v[key] for key in ("R1", "R5", "MdR", "ties")}
     if (pool.twin >= 0).any():
         result["order_contrast"] = order_contrast_accuracy(sim, np.arange(len(sim)), pool.twin.numpy())
     return result
