@@ -113,7 +113,20 @@ def test_a_tiny_run_writes_json_and_markdown(tmp_path, capsys):
     assert 0 <= trained["order"]["retrieval"]["order_contrast"] <= 1
     markdown = (tmp_path / "results.md").read_text()
     assert "| xpool |" in markdown and "| no LayerNorm, random q/k start, small W |" in markdown
-    assert "wall time" in capsys.readouterr().out
+    assert "wall time" in capsys.readouterr().out and "R@1 on each pool" not in markdown
+
+
+def test_a_run_on_two_pools_reports_each_pool(tmp_path):
+    output = tmp_path / "results"
+    assert main(["--heads", "xpool", "--no_fix_table", "--steps", "1", "--batch_size", "8", "--pool", "4",
+                 "--pools", "2", "--split", "val", "--seeds", "3,5", "--output", str(output)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    run = results["heads"]["xpool"]
+    assert results["config"]["pool_seeds"] == [2, 10_002] and len(run["per_pool"]) == 2
+    pooled = [pool["one_segment"]["retrieval"]["R1"] for pool in run["per_pool"]]
+    assert run["trained"]["one_segment"]["retrieval"]["R1"] == pytest.approx(sum(pooled) / 2)
+    assert "R1_std" in run["per_pool"][0]["one_segment"]["retrieval"]
+    assert "**R@1 on each pool**" in (tmp_path / "results.md").read_text()
 
 
 def test_the_docs_have_the_generated_results_section():

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from bench.feature_level.runs import run_seeds
+from bench.feature_level.runs import POOL_STRIDE, TRAINING_STREAM, pool_seeds, run_seeds
 from bench.feature_level.seeds import combine
 
 
@@ -20,7 +20,17 @@ def test_one_seed_has_zero_spread():
     assert combine([{"R1": 7.0}]) == {"R1": 7.0, "R1_std": 0.0}
 
 
-CONFIG = {"heads": "xpool", "temporal_layers": 1, "steps": 3, "lr": 1e-3, "batch_size": 8, "pool": 6,
+def test_pools_are_averaged_without_a_spread():
+    assert combine([{"a": {"R1": 40.0}}, {"a": {"R1": 60.0}}], with_std=False) == {"a": {"R1": 50.0}}
+
+
+def test_the_first_pool_is_the_splits_own_and_the_others_keep_away_from_training_streams():
+    assert pool_seeds(0, "test", 1) == [3] and pool_seeds(1, "val", 3) == [3, 3 + POOL_STRIDE, 3 + 2 * POOL_STRIDE]
+    assert not set(pool_seeds(0, "test", 4)) & set(pool_seeds(0, "val", 4))
+    assert all(not TRAINING_STREAM <= seed < POOL_STRIDE for seed in pool_seeds(0, "test", 4))
+
+
+CONFIG = {"heads": "xpool", "temporal_layers": 1, "steps": 3, "lr": 1e-3, "batch_size": 8, "pool": 6, "pools": 1,
           "data_seed": 0, "split": "val", "threads": None}
 
 
@@ -49,3 +59,18 @@ def test_seeds_in_worker_processes_give_what_one_process_gives():
         torch.set_num_threads(threads)
     parallel = run_seeds({**CONFIG, "threads": 1}, [0, 1], fix_table=False, jobs=2)
     assert [run["heads"]["xpool"]["loss"] for run in alone] == [run["heads"]["xpool"]["loss"] for run in parallel]
+
+
+def test_more_pools_keep_the_first_pools_numbers_and_average_over_all():
+    threads = torch.get_num_threads()
+    try:
+        one, three = (run_seeds({**CONFIG, "threads": 1, "pools": count}, [0], fix_table=False)[0]["heads"]["xpool"]
+                      for count in (1, 3))
+    finally:
+        torch.set_num_threads(threads)
+    assert one["loss"] == three["loss"] and len(three["per_pool"]) == 3
+    assert three["per_pool"][0] == one["per_pool"][0]  # the split's own pool, the same trained head
+    assert one["trained"]["order"]["retrieval"] == pytest.approx(one["per_pool"][0]["order"]["retrieval"])
+    r1 = [pool["one_segment"]["retrieval"]["R1"] for pool in three["per_pool"]]
+    assert len(set(r1 + [pool["order"]["retrieval"]["R1"] for pool in three["per_pool"]])) > 1  # other captions
+    assert three["trained"]["one_segment"]["retrieval"]["R1"] == pytest.approx(sum(r1) / 3)

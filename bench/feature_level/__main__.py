@@ -3,7 +3,8 @@ training seeds, write runs/feature_level/results.{json,md} (`make docs` copies t
 bench/feature_level_results.*, the block of docs/feature_benchmark.md).
 
 Seeds: the world (vocabulary) from --data_seed, the validation pools from --data_seed + 2, the test
-pools from --data_seed + 3; each training seed of --seeds sets the heads' starting weights and the
+pools from --data_seed + 3 (with --pools N, N pools per split, bench/feature_level/runs.py: every
+number the mean over them, `per_pool` keeping each); each training seed of --seeds sets the heads' starting weights and the
 training stream (bench/feature_level/runs.py). Every number of the results is the mean over the
 training seeds with `<name>_std` beside it (bench/feature_level/seeds.py) and `per_seed` keeps each
 seed's own; the attention-parts table is trained with the first seed only. Develop on `--split val`;
@@ -21,9 +22,9 @@ import time
 
 import torch
 
-from bench.feature_level.generator import World, make_pools
+from bench.feature_level.generator import World
 from bench.feature_level.report import feature_statistics, markdown
-from bench.feature_level.runs import SPLIT_SEEDS, processes, run_seeds
+from bench.feature_level.runs import SPLIT_SEEDS, pool_seeds, processes, run_seeds, split_pools
 from bench.feature_level.seeds import combine
 from bench.feature_level.variants import DEFAULT_HEADS, HEADS
 from bench.run_all import cpu_name
@@ -41,6 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--temporal_layers", type=int, default=1,
                         help="temporal encoder layers (seqTransf, dllfa); the recipe's 4 cost 4x the time")
     parser.add_argument("--pool", type=int, default=500, help="captions (and videos) per caption kind")
+    parser.add_argument("--pools", type=int, default=1,
+                        help="evaluation pools of the split, each of --pool captions per kind; numbers are the mean over them")
     parser.add_argument("--data_seed", type=int, default=0, help="the world and the evaluation pools")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds (starting weights, training stream)")
     parser.add_argument("--split", choices=sorted(SPLIT_SEEDS), default="test")
@@ -52,6 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [name for name in args.heads.split(",") if name not in HEADS]
     if unknown:
         parser.error(f"unknown head(s) {', '.join(unknown)}; use {', '.join(HEADS)}")
+    if args.pools < 1:
+        parser.error(f"--pools must be at least 1, got {args.pools}")
     try:
         args.seed_list = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
@@ -66,14 +71,18 @@ def main(argv=None) -> int:
     started = time.time()
     config = {k: v for k, v in vars(args).items() if k not in ("output", "seed_list")}
     per_seed = run_seeds(config, args.seed_list, not args.no_fix_table, args.jobs)
-    world = World(args.data_seed)
-    pools = make_pools(world, args.data_seed + SPLIT_SEEDS[args.split], args.pool)
+    pools = split_pools(World(args.data_seed), {**config, "pools": 1})[0]
+    per_pool = {name: [run["heads"][name].pop("per_pool") for run in per_seed] for name in per_seed[0]["heads"]}
     heads = combine([run["heads"] for run in per_seed])
     for name in heads:
         heads[name]["per_seed"] = {str(seed): run["heads"][name]["trained"] for seed, run in zip(args.seed_list, per_seed)}
+        if args.pools > 1:  # each pool's numbers, mean ± std over the seeds
+            heads[name]["per_pool"] = [combine([seed_pools[index] for seed_pools in per_pool[name]])
+                                       for index in range(args.pools)]
     results = {
         "command": shlex.join(["python", "-m", "bench.feature_level", *(sys.argv[1:] if argv is None else argv)]),
-        "config": {**config, "seeds": args.seed_list},
+        "config": {**config, "seeds": args.seed_list,
+                   "pool_seeds": pool_seeds(args.data_seed, args.split, args.pools)},
         "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                    f"{args.threads or torch.get_num_threads()} threads x {processes(args.jobs, args.seed_list)} process(es)",
         "statistics": feature_statistics(pools),

@@ -56,6 +56,30 @@ def _spread_and_mass(start: dict, end: dict, level: str) -> str:
     return f"{a['spread']:.4f} / {a['mass']:.3f} -> {b['spread']:.4f} / {b['mass']:.3f}"
 
 
+def _pools(config: dict) -> str:
+    size = f"{config['pool']} captions x {config['pool']} videos per kind"
+    count = config.get("pools", 1)  # results written before --pools existed have one pool
+    if count == 1:
+        return f"the {config['split']} pools ({size})"
+    return (f"{count} {config['split']} pools of {size} (streams {', '.join(map(str, config['pool_seeds']))}; "
+            "every number the mean over the pools)")
+
+
+def _per_pool_table(results: dict) -> List[str]:
+    """R@1 of each head on each pool, mean over the training seeds: is a gap between two heads the same on
+    every pool, or one pool's draw?"""
+    seeds = results["config"]["pool_seeds"]
+    lines = ["", f"**R@1 on each pool** (streams {' / '.join(map(str, seeds))}; the first is the split's own pool), "
+             "mean over the training seeds:", "",
+             "| head | " + " | ".join(KIND_TITLES[kind] for kind in KINDS) + " | order contrast |", "|---|" + "---:|" * 4]
+    for name, run in results["heads"].items():
+        pools = run["per_pool"]
+        cells = [" / ".join(f"{pool[kind]['retrieval']['R1']:.1f}" for pool in pools) for kind in KINDS]
+        cells.append(" / ".join(f"{pool['order']['retrieval']['order_contrast']:.3f}" for pool in pools))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(results: dict) -> str:
     config, stats = results["config"], results["statistics"]
     seeds = config["seeds"]
@@ -63,8 +87,7 @@ def markdown(results: dict) -> str:
         f"`{results['command']}`: {len(results['heads'])} heads"
         + (f" and {len(results['fix_variants'])} variants of the attention's parts" if results["fix_variants"] else "")
         + f", each trained with {len(seeds)} training seed(s) ({', '.join(map(str, seeds))}) for {config['steps']} steps of {config['batch_size']} captions at lr {config['lr']:g} "
-        f"(temporal encoder: {config['temporal_layers']} layer(s)), evaluated on the {config['split']} pools "
-        f"({config['pool']} captions x {config['pool']} videos per kind); wall time {results['wall_seconds'] / 60:.1f} min "
+        f"(temporal encoder: {config['temporal_layers']} layer(s)), evaluated on {_pools(config)}; wall time {results['wall_seconds'] / 60:.1f} min "
         f"on {results['machine']} (a shared machine).", "",
         f"Generated features: frames of one video at cosine {stats['frames_of_a_video']:.2f} (of one segment "
         f"{stats['frames_of_a_segment']:.2f}), of two videos "
@@ -81,6 +104,8 @@ def markdown(results: dict) -> str:
         trained = run["trained"]
         lines.append(f"| {name} | " + " | ".join(_r1(trained[kind]) for kind in KINDS)
                      + f" | {_with_spread(trained['order']['retrieval'], 'order_contrast', 3)} | {run['train_seconds'] / 60:.1f} |")
+    if any("per_pool" in run for run in results["heads"].values()):
+        lines += _per_pool_table(results)
     lines += ["", "**Attention** of each caption over its own video after training: mass on the described "
               "segment(s) (sentence) or on the word's own segment (content words), mean ± std over the seeds / the "
               "uniform share.", "",

@@ -3,7 +3,10 @@ process or in a worker of its own (`run_seeds`, --jobs), each with its own torch
 
 The world and the evaluation pools come from the data seed; a training seed sets every head's
 starting weights (`variants.make_head`) and the stream of training batches (TRAINING_STREAM +
-seed, apart from the data seed's streams), the same for every head of that seed.
+seed, apart from the data seed's streams), the same for every head of that seed. A split has
+`pools` evaluation pools (`pool_seeds`): the first is the split's own (data seed + SPLIT_SEEDS), the
+others POOL_STRIDE apart, away from the training streams (training seeds below POOL_STRIDE -
+TRAINING_STREAM); each head is probed on every pool and its numbers are the mean over the pools.
 """
 import multiprocessing
 from typing import Dict, List
@@ -12,6 +15,7 @@ import torch
 
 from bench.feature_level.generator import World, make_pools
 from bench.feature_level.probes import evaluate
+from bench.feature_level.seeds import combine
 from bench.feature_level.training import summary_of_losses, train_heads
 from bench.feature_level.variants import FIX_VARIANTS, make_head
 from modules.head_base import RetrievalHead
@@ -21,6 +25,22 @@ FIX_PREFIX = "fix: "
 PRINT_EVERY = 100
 SPLIT_SEEDS = {"val": 2, "test": 3}  # the pools of a split: data seed + this
 TRAINING_STREAM = 1000
+POOL_STRIDE = 10_000
+
+
+def pool_seeds(data_seed: int, split: str, count: int) -> List[int]:
+    """The streams of a split's `count` evaluation pools; the first is the split's own."""
+    return [data_seed + SPLIT_SEEDS[split] + index * POOL_STRIDE for index in range(count)]
+
+
+def split_pools(world: World, config: dict) -> List[dict]:
+    """The split's evaluation pools (`config`: data_seed, split, pools, pool), each {kind: FeatureBatch}."""
+    return [make_pools(world, seed, config["pool"]) for seed in pool_seeds(config["data_seed"], config["split"], config["pools"])]
+
+
+def evaluate_on_pools(head: RetrievalHead, pools: List[dict]) -> List[dict]:
+    """`probes.evaluate` on each pool."""
+    return [evaluate(head, pool) for pool in pools]
 
 
 def build_heads(names: List[str], temporal_layers: int, seed: int, fix_table: bool) -> Dict[str, RetrievalHead]:
@@ -36,15 +56,16 @@ def build_heads(names: List[str], temporal_layers: int, seed: int, fix_table: bo
 
 
 def run_seed(config: dict, seed: int, fix_table: bool) -> dict:
-    """{"heads": name -> {step0, trained, loss, train_seconds}, "fix_variants": setting -> the same (or {})}
-    for one training seed. `config`: heads (comma-separated), temporal_layers, steps, lr, batch_size, pool,
-    data_seed, split, threads."""
+    """{"heads": name -> {step0, trained, per_pool, loss, train_seconds}, "fix_variants": setting -> the same
+    (or {})} for one training seed; step0 and trained are the means over the pools, per_pool the trained
+    head's probes on each. `config`: heads (comma-separated), temporal_layers, steps, lr, batch_size, pool,
+    pools, data_seed, split, threads."""
     if config["threads"]:
         torch.set_num_threads(config["threads"])
     world = World(config["data_seed"])
-    pools = make_pools(world, config["data_seed"] + SPLIT_SEEDS[config["split"]], config["pool"])
+    pools = split_pools(world, config)
     heads = build_heads(config["heads"].split(","), config["temporal_layers"], seed, fix_table)
-    step0 = {name: evaluate(head, pools) for name, head in heads.items()}
+    step0 = {name: combine(evaluate_on_pools(head, pools), with_std=False) for name, head in heads.items()}
 
     def progress(step: int, losses: Dict[str, float]) -> None:
         if step % PRINT_EVERY == 0:
@@ -52,12 +73,19 @@ def run_seed(config: dict, seed: int, fix_table: bool) -> dict:
                   flush=True)
 
     logs = train_heads(heads, world, TRAINING_STREAM + seed, config["steps"], config["lr"], config["batch_size"], progress)
-    runs = {name: {"step0": step0[name], "trained": evaluate(head, pools), "loss": summary_of_losses(logs[name].losses),
-                   "train_seconds": logs[name].seconds} for name, head in heads.items()}
-    fix_variants = {setting: runs.get(FIX_PREFIX + setting, runs.get(FIX_HEAD)) for setting in FIX_VARIANTS} \
-        if fix_table else {}
+    runs = {}
+    for name, head in heads.items():
+        per_pool = evaluate_on_pools(head, pools)
+        runs[name] = {"step0": step0[name], "trained": combine(per_pool, with_std=False), "per_pool": per_pool,
+                      "loss": summary_of_losses(logs[name].losses), "train_seconds": logs[name].seconds}
+    fix_variants = {setting: _without_pools(runs.get(FIX_PREFIX + setting, runs.get(FIX_HEAD)))
+                    for setting in FIX_VARIANTS} if fix_table else {}
     return {"heads": {name: run for name, run in runs.items() if not name.startswith(FIX_PREFIX)},
             "fix_variants": fix_variants}
+
+
+def _without_pools(run: dict) -> dict:
+    return {key: value for key, value in run.items() if key != "per_pool"}
 
 
 def _run_seed_job(job: tuple) -> dict:
