@@ -37,7 +37,7 @@ bench: setup
 	$(PY) -m bench.run_all
 
 # Every head trained on generated CLIP-width features over three training seeds, two at a time
-# on one thread each -> runs/feature_level/results.{md,json}.
+# on one thread each, each head probed on four test pools -> runs/feature_level/results.{md,json}.
 feature-bench: setup
 	$(PY) -m bench.feature_level --jobs 2 --threads 1
 

@@ -40,13 +40,19 @@ def feature_cells(feature: dict, head: str) -> list:
     return cells + [format_mean_std(order["order_contrast"], order["order_contrast_std"], 3)]
 
 
+def feature_pools(config: dict) -> str:
+    """How many test pools each feature-benchmark number averages (results before --pools had one)."""
+    count = config.get("pools", 1)
+    return "" if count == 1 else f", each number the mean over {count} test pools"
+
+
 def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int) -> str:
     seeds = pixel["seeds"]
     feature_seeds = feature["config"]["seeds"]
     lines = [f"`make ablations` (`scripts/ablations.sh`): the pixel demo with every head over training seeds "
              f"{', '.join(map(str, seeds))} ({minutes(pixel_seconds)}), and `{feature['command']}` "
-             f"({minutes(feature['wall_seconds'])}, training seeds {', '.join(map(str, feature_seeds))}). Every "
-             "number is the mean ± standard deviation over the seeds. Pixel demo: text-to-video R@1 per caption "
+             f"({minutes(feature['wall_seconds'])}, training seeds {', '.join(map(str, feature_seeds))}"
+             f"{feature_pools(feature['config'])}). Every number is the mean ± standard deviation over the seeds. Pixel demo: text-to-video R@1 per caption "
              "kind, order contrast (all captions / one-event captions), swap and direction contrast; feature "
              "benchmark: R@1 per caption kind and order contrast. Both count ties shared (a video tied at the top "
              "with its twin is half a hit). Chance for the contrasts is 0.5.", "",

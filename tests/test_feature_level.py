@@ -98,7 +98,7 @@ def test_uniform_attention_and_the_formulation_before_the_fix_as_measured(batch)
 def test_a_tiny_run_writes_json_and_markdown(tmp_path, capsys):
     output = tmp_path / "results"
     assert main(["--heads", "meanP,xpool", "--steps", "1", "--batch_size", "8", "--pool", "4", "--split", "val",
-                 "--seeds", "3,5", "--output", str(output)]) == 0
+                 "--seeds", "3,5", "--pools", "1", "--output", str(output)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert list(results["heads"]) == ["meanP", "xpool"] and len(results["fix_variants"]) == 5
     assert results["config"]["seeds"] == [3, 5] and results["fix_variants_seed"] == 3

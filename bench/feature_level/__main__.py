@@ -3,15 +3,15 @@ training seeds, write runs/feature_level/results.{json,md} (`make docs` copies t
 bench/feature_level_results.*, the block of docs/feature_benchmark.md).
 
 Seeds: the world (vocabulary) from --data_seed, the validation pools from --data_seed + 2, the test
-pools from --data_seed + 3 (with --pools N, N pools per split, bench/feature_level/runs.py: every
-number the mean over them, `per_pool` keeping each); each training seed of --seeds sets the heads' starting weights and the
+pools from --data_seed + 3 and three more streams (--pools, 4; every number the mean over the pools,
+`per_pool` keeping each); each training seed of --seeds sets the heads' starting weights and the
 training stream (bench/feature_level/runs.py). Every number of the results is the mean over the
 training seeds with `<name>_std` beside it (bench/feature_level/seeds.py) and `per_seed` keeps each
 seed's own; the attention-parts table is trained with the first seed only. Develop on `--split val`;
 the committed results are the test split with the defaults.
 
     python -m bench.feature_level --jobs 2 --threads 1  # the full table on 2 cores (all heads, 3 seeds, the attention-parts table)
-    python -m bench.feature_level --heads dllfa,meanP --no_fix_table --seeds 0 --steps 200 --split val --output runs/fl
+    python -m bench.feature_level --heads dllfa,meanP --no_fix_table --seeds 0 --steps 200 --split val --pools 1 --output runs/fl
 """
 import argparse
 import json
@@ -42,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--temporal_layers", type=int, default=1,
                         help="temporal encoder layers (seqTransf, dllfa); the recipe's 4 cost 4x the time")
     parser.add_argument("--pool", type=int, default=500, help="captions (and videos) per caption kind")
-    parser.add_argument("--pools", type=int, default=1,
+    parser.add_argument("--pools", type=int, default=4,
                         help="evaluation pools of the split, each of --pool captions per kind; numbers are the mean over them")
     parser.add_argument("--data_seed", type=int, default=0, help="the world and the evaluation pools")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds (starting weights, training stream)")
@@ -64,6 +64,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def one_segment_share(pools: list) -> float:
+    """The described segment's share of the frames in one-segment captions (uniform attention's mass),
+    over the pools as the attention table averages them."""
+    return sum(float(pool["one_segment"].described.float().mean()) for pool in pools) / len(pools)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -71,7 +77,7 @@ def main(argv=None) -> int:
     started = time.time()
     config = {k: v for k, v in vars(args).items() if k not in ("output", "seed_list")}
     per_seed = run_seeds(config, args.seed_list, not args.no_fix_table, args.jobs)
-    pools = split_pools(World(args.data_seed), {**config, "pools": 1})[0]
+    pools = split_pools(World(args.data_seed), config)
     per_pool = {name: [run["heads"][name].pop("per_pool") for run in per_seed] for name in per_seed[0]["heads"]}
     heads = combine([run["heads"] for run in per_seed])
     for name in heads:
@@ -85,11 +91,11 @@ def main(argv=None) -> int:
                    "pool_seeds": pool_seeds(args.data_seed, args.split, args.pools)},
         "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                    f"{args.threads or torch.get_num_threads()} threads x {processes(args.jobs, args.seed_list)} process(es)",
-        "statistics": feature_statistics(pools),
+        "statistics": feature_statistics(pools[0]),
         "heads": heads,
         "fix_variants": per_seed[0]["fix_variants"],
         "fix_variants_seed": args.seed_list[0],
-        "fix_variants_uniform_share": float(pools["one_segment"].described.float().mean()),
+        "fix_variants_uniform_share": one_segment_share(pools),
         "wall_seconds": time.time() - started,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
