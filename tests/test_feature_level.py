@@ -129,6 +129,12 @@ def test_a_run_on_two_pools_reports_each_pool(tmp_path):
     assert "**R@1 on each pool**" in (tmp_path / "results.md").read_text()
 
 
+def test_a_training_seed_on_an_evaluation_pools_stream_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["--seeds", "0,9003", "--output", "unused"])  # 1000 + 9003 = the second test pool's stream
+    assert "training seed(s) 9003" in capsys.readouterr().err
+
+
 def test_the_docs_have_the_generated_results_section():
     with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "feature_benchmark.md")) as handle:
         readme = handle.read()

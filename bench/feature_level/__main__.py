@@ -24,7 +24,7 @@ import torch
 
 from bench.feature_level.generator import World
 from bench.feature_level.report import feature_statistics, markdown
-from bench.feature_level.runs import SPLIT_SEEDS, pool_seeds, processes, run_seeds, split_pools
+from bench.feature_level.runs import SPLIT_SEEDS, TRAINING_STREAM, pool_seeds, processes, run_seeds, split_pools
 from bench.feature_level.seeds import combine
 from bench.feature_level.variants import DEFAULT_HEADS, HEADS
 from bench.run_all import cpu_name
@@ -61,6 +61,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.seed_list = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+    pools = {seed for split in SPLIT_SEEDS for seed in pool_seeds(args.data_seed, split, args.pools)}
+    clash = [seed for seed in args.seed_list if TRAINING_STREAM + seed in pools]
+    if clash:
+        parser.error(f"training seed(s) {', '.join(map(str, clash))} would train on an evaluation pool's stream "
+                     f"({TRAINING_STREAM} + seed = {', '.join(str(TRAINING_STREAM + seed) for seed in clash)}); choose others")
     return args
 
 

@@ -5,8 +5,8 @@ The world and the evaluation pools come from the data seed; a training seed sets
 starting weights (`variants.make_head`) and the stream of training batches (TRAINING_STREAM +
 seed, apart from the data seed's streams), the same for every head of that seed. A split has
 `pools` evaluation pools (`pool_seeds`): the first is the split's own (data seed + SPLIT_SEEDS), the
-others POOL_STRIDE apart, away from the training streams (training seeds below POOL_STRIDE -
-TRAINING_STREAM); each head is probed on every pool and its numbers are the mean over the pools.
+others POOL_STRIDE apart (a training seed whose stream would be one of them is refused: __main__);
+each head is probed on every pool and its numbers are the mean over the pools.
 """
 import multiprocessing
 from typing import Dict, List
