@@ -41,8 +41,8 @@ def feature_cells(feature: dict, head: str) -> list:
 
 
 def feature_pools(config: dict) -> str:
-    """How many test pools each feature-benchmark number averages (results before --pools had one)."""
-    count = config.get("pools", 1)
+    """How many test pools each feature-benchmark number averages."""
+    count = config["pools"]
     return "" if count == 1 else f", each number the mean over {count} test pools"
 
 

@@ -69,12 +69,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def one_segment_share(pools: list) -> float:
-    """The described segment's share of the frames in one-segment captions (uniform attention's mass),
-    over the pools as the attention table averages them."""
-    return sum(float(pool["one_segment"].described.float().mean()) for pool in pools) / len(pools)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -82,7 +76,8 @@ def main(argv=None) -> int:
     started = time.time()
     config = {k: v for k, v in vars(args).items() if k not in ("output", "seed_list")}
     per_seed = run_seeds(config, args.seed_list, not args.no_fix_table, args.jobs)
-    pools = split_pools(World(args.data_seed), config)
+    first_pool = split_pools(World(args.data_seed), {**config, "pools": 1})[0]
+    fix_variants = per_seed[0]["fix_variants"]
     per_pool = {name: [run["heads"][name].pop("per_pool") for run in per_seed] for name in per_seed[0]["heads"]}
     heads = combine([run["heads"] for run in per_seed])
     for name in heads:
@@ -96,11 +91,13 @@ def main(argv=None) -> int:
                    "pool_seeds": pool_seeds(args.data_seed, args.split, args.pools)},
         "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                    f"{args.threads or torch.get_num_threads()} threads x {processes(args.jobs, args.seed_list)} process(es)",
-        "statistics": feature_statistics(pools[0]),
+        "statistics": feature_statistics(first_pool),
         "heads": heads,
-        "fix_variants": per_seed[0]["fix_variants"],
+        "fix_variants": fix_variants,
         "fix_variants_seed": args.seed_list[0],
-        "fix_variants_uniform_share": one_segment_share(pools),
+        # uniform attention's mass on the described segment, averaged over the pools as the table's masses are
+        "fix_variants_uniform_share": next(iter(fix_variants.values()))["step0"]["one_segment"]["attention"]
+        ["sentence"]["uniform"] if fix_variants else None,
         "wall_seconds": time.time() - started,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

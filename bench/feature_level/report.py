@@ -58,7 +58,7 @@ def _spread_and_mass(start: dict, end: dict, level: str) -> str:
 
 def _pools(config: dict) -> str:
     size = f"{config['pool']} captions x {config['pool']} videos per kind"
-    count = config.get("pools", 1)  # results written before --pools existed have one pool
+    count = config["pools"]
     if count == 1:
         return f"the {config['split']} pools ({size})"
     return (f"{count} {config['split']} pools of {size} (streams {', '.join(map(str, config['pool_seeds']))}; "
