@@ -41,9 +41,9 @@ def feature_cells(feature: dict, head: str) -> list:
 
 
 def feature_pools(config: dict) -> str:
-    """How many test pools each feature-benchmark number averages."""
+    """How many pools of its split each feature-benchmark number averages."""
     count = config["pools"]
-    return "" if count == 1 else f", each number the mean over {count} test pools"
+    return "" if count == 1 else f", each number the mean over {count} {config['split']} pools"
 
 
 def markdown(pixel: dict, feature: dict, heads, pixel_seconds: int) -> str:

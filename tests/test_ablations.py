@@ -22,7 +22,7 @@ def test_ablation_script_writes_one_table_of_both_benchmarks(tmp_path):
     table = (tmp_path / "ablations" / "ablations.md").read_text()
     assert table in result.stdout
     assert f"`python -m bench.feature_level --output {tmp_path / 'feature_level' / 'results'} --heads meanP" in table
-    assert "training seeds 1, 2" in table and "each number the mean over 4 test pools" in table  # --pools' default
+    assert "training seeds 1, 2" in table and "each number the mean over 4 val pools" in table  # --pools' default
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in table.splitlines() if line.startswith("| ")}
     assert set(rows) == {"head", "meanP", "dllfa_token"}
     assert rows["dllfa_token"][0] == "`--sim_header dllfa --dllfa_levels token`"
