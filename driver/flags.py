@@ -102,6 +102,11 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
                             "and pairwise cost); shared: weighed with the rest of each level's score (ablation). "
                             "Applies to both levels over the temporal encoder; otherwise shared "
                             "(modules/attention_head.py)")
+    model.add_argument("--dllfa_token_loss", action="store_true",
+                       help="training: add the InfoNCE of DLLFA's token level alone, on what a reversal of the video "
+                            "keeps, to the fused loss (feature benchmark: more of the described events found, less order read; pixel "
+                            "demo: worse on every seed; docs/feature_benchmark.md, docs/demo.md); needs order fusion. "
+                            "Evaluation scores the same without it")
     # CLIP weights: the activation they were trained with, where tags are downloaded to
     model.add_argument("--clip_activation", choices=ACTIVATIONS,
                        help="activation of CLIP's MLPs; by default what the weights record (OpenAI: quick_gelu; "

@@ -58,6 +58,7 @@ def build_model(args, device: torch.device) -> RetrievalModel:
                       attention_dim=args.attention_dim, dllfa_levels=args.dllfa_levels,
                       dllfa_temporal=not args.dllfa_no_temporal, temporal_centering=args.temporal_centering,
                       dllfa_token_frames=args.dllfa_token_frames, dllfa_order_fusion=args.dllfa_order_fusion,
+                      dllfa_token_loss=args.dllfa_token_loss,
                       dllfa_fusion=args.dllfa_fusion if args.dllfa_fusion in FUSIONS else float(args.dllfa_fusion))
     model = RetrievalModel(backbone, head, sim_memory_mb=args.sim_memory_mb, reference_gpus=args.reference_gpus)
     frozen = freeze_clip_layers(backbone.clip, args.freeze_layer_num)

@@ -4,13 +4,14 @@ The levels' maths and their fast pairwise kernel are in `modules/frame_attention
 this file is how the levels are built, weighted and fused (`AttentionPoolingHead`), and
 `modules/retrieval_heads.py` builds it from the flags.
 """
-from typing import NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 from torch import nn
 
 from modules.frame_attention_pooling import FrameAttentionPooling, PooledText, PooledVideos, pooled_similarity
-from modules.head_base import RetrievalHead
+from modules.errors import InputError
+from modules.head_base import DEFAULT_MEMORY_MB, RetrievalHead
 from modules.tensor_ops import masked_mean, normalize
 from modules.temporal_encoder import TemporalEncoder
 
@@ -31,6 +32,8 @@ class AttentionText(NamedTuple):
     token: Optional[PooledText]  # the words, weights (1 - lambda) * beta (a_token * beta)
     frame_reversed: Optional[PooledText] = None  # order fusion: the sentence, weight b_frame, for the reversal
     token_reversed: Optional[PooledText] = None  # order fusion: the words, weights b_token * beta
+    # training with the token loss: the words alone, weights beta / 2 for the video and beta / 2 for its reversal
+    token_order_free: Optional[Tuple[PooledText, PooledText]] = None
 
 
 class AttentionVideo(NamedTuple):
@@ -92,14 +95,24 @@ class AttentionPoolingHead(RetrievalHead):
     Each lambda keeps the fused score a convex combination of the levels' cosines (in [-1, 1],
     at the same temperature): lambda at 1 or 0 gives a level alone. The fusion and pooling
     weights are folded into the text side, so each level is one weighted `pooled_similarity`
-    and the fused score is their sum. Each level LayerNorms its inputs before
+    and the fused score is their sum.
+    Token loss (`--dllfa_token_loss`, with order fusion): training adds the InfoNCE of the token level
+    alone on what a reversal keeps, (c_token + c'_token) / 2, to the fused one (`training_similarities`).
+    Why: with the frame level's order reading weighed apart, the fused loss trains the temporal encoder
+    that both levels read towards order, and the token level finds the described events less well
+    than under the shared fusion; a loss of its own on its order-free part trains the encoder for the
+    events too, and asks nothing of the token level's order reading. Measured, it buys events back for
+    some of the order reading on the feature benchmark and loses on the pixel demo, whose batches hold
+    each video's twins (docs/feature_benchmark.md, docs/demo.md): off by default. Evaluation scores as
+    without it.
+    Each level LayerNorms its inputs before
     q and k and starts its value map at the identity, so that attention learns at CLIP's width
     and the recipe's lr (`modules/frame_attention_pooling.py`); with uniform attention a residual
     level scores exactly like the mean of its frames (meanP, or seqTransf with the temporal encoder)."""
 
     def __init__(self, embed_dim: int, attention_dim: int, levels: str, temporal: Optional[TemporalEncoder],
                  fusion: Optional[float], residual: bool, keeps_plain_frames: bool = False,
-                 order_fusion: str = "shared"):
+                 order_fusion: str = "shared", token_loss: bool = False):
         super().__init__()
         self.temporal = temporal
         self.keeps_plain_frames = keeps_plain_frames  # the token level reads the encoder's input (build_head)
@@ -120,6 +133,10 @@ class AttentionPoolingHead(RetrievalHead):
         if self.fusion == "caption":  # g . LN(s); no bias: a shared shift is what "learned" does, too slowly
             self.fusion_gate = nn.Sequential(nn.LayerNorm(embed_dim, bias=False), nn.Linear(embed_dim, 1, bias=False))
             nn.init.zeros_(self.fusion_gate[1].weight)
+        if token_loss and not (self.scores_reversal and both):
+            raise InputError("the token loss (--dllfa_token_loss) scores the token level on a video and its reversal: "
+                             "it needs both levels over the temporal encoder with --dllfa_order_fusion caption")
+        self.token_loss = token_loss
         self.order_gate = None
         if self.scores_reversal:  # h . LN(s), as the fusion gate
             self.order_gate = nn.Sequential(nn.LayerNorm(embed_dim, bias=False), nn.Linear(embed_dim, 1, bias=False))
@@ -154,7 +171,10 @@ class AttentionPoolingHead(RetrievalHead):
             logits = self.word_weights(normalize(words))[..., 0]  # [Nt, L]
             beta = logits.masked_fill(~word_mask, torch.finfo(logits.dtype).min).softmax(-1)
             token = _weighted(self.token_level, words, word_mask, beta, token_weights)
-        return AttentionText(frame[0], token[0], frame[1], token[1])
+        order_free = None
+        if self.token_loss and self.training:
+            order_free = _weighted(self.token_level, words, word_mask, beta, (0.5, 0.5))
+        return AttentionText(frame[0], token[0], frame[1], token[1], order_free)
 
     def encode_video(self, frames, mask) -> AttentionVideo:
         inputs = []
@@ -172,4 +192,15 @@ class AttentionPoolingHead(RetrievalHead):
                               side(self.frame_level, reversal), side(self.token_level, reversal))
 
     def score(self, text: AttentionText, video: AttentionVideo, memory_mb) -> torch.Tensor:
-        return sum(pooled_similarity(t, v, memory_mb) for t, v in zip(text, video) if t is not None)
+        scored = text[:len(AttentionVideo._fields)]  # the levels' sides; not the token loss's
+        return sum(pooled_similarity(t, v, memory_mb) for t, v in zip(scored, video) if t is not None)
+
+    def training_similarities(self, text: AttentionText, video: AttentionVideo,
+                              memory_mb: float = DEFAULT_MEMORY_MB) -> List[torch.Tensor]:
+        """The fused scores [Nt, Nv] and, with the token loss (a text side from training mode), the
+        token level's order-free scores [Nt, Nv]."""
+        scores = [self.similarity(text, video, memory_mb)]
+        if text.token_order_free is not None:
+            forward, backward = text.token_order_free
+            scores.append(self.similarity(AttentionText(None, forward, None, backward), video, memory_mb))
+        return scores

@@ -3,6 +3,7 @@
     text  = head.text_side(sentence, words, word_mask)  # text-only, cacheable
     video = head.video_side(frames, video_mask)         # video-only, cacheable
     sim   = head.similarity(text, video, memory_mb)     # [Nt, Nv] cosine, the only pairwise part
+    sims  = head.training_similarities(text, video)     # what training's InfoNCE losses are summed over
 
 `video_side` is `pool_video(frame_side(frames, mask), mask)`: `frame_side` is the temporal
 encoder (per video, so training runs it on each rank's own videos before the gather and
@@ -22,7 +23,7 @@ Normalisation follows CLIP4Clip: frames are L2-normalised before any pooling and
 video vector is compared with the sentence by cosine.
 """
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 import torch
 from torch import nn
@@ -110,3 +111,8 @@ class RetrievalHead(nn.Module):
         """Cosine scores [Nt, Nv], exact and differentiable (clamped to [-1, 1] against rounding)."""
         with torch.autocast(video.device.type, enabled=False), full_precision_matmuls():
             return self.score(text, video, memory_mb).clamp(-1.0, 1.0)
+
+    def training_similarities(self, text, video, memory_mb: float = DEFAULT_MEMORY_MB) -> List[torch.Tensor]:
+        """The score matrices [Nt, Nv] whose InfoNCE losses training sums: the head's `similarity`,
+        and a head trained with a loss of its own for a part (DLLFA's token loss) adds that part's."""
+        return [self.similarity(text, video, memory_mb)]

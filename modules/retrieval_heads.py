@@ -49,7 +49,8 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
                clip_positional_embedding: Optional[torch.Tensor] = None, attention_dim: int = 64,
                dllfa_levels: str = "both", dllfa_temporal: bool = True,
                dllfa_fusion: float | str = "caption", temporal_centering: bool = False,
-               dllfa_token_frames: str = "temporal", dllfa_order_fusion: str = "caption") -> RetrievalHead:
+               dllfa_token_frames: str = "temporal", dllfa_order_fusion: str = "caption",
+               dllfa_token_loss: bool = False) -> RetrievalHead:
     """The head named by --sim_header. The temporal encoder (seqTransf, dllfa) starts from the
     first `temporal_layers` CLIP text blocks and positional rows when their width is
     `embed_dim` (CLIP4Clip's init), randomly otherwise. xpool is sentence-level attention
@@ -62,7 +63,8 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
     plain frames, another head) the order reading is shared with the rest of the score, as
     `dllfa_fusion` goes unused with one level: with one level the two fusions are the same score,
     without an encoder a reversal changes no score, and on plain frames the token level reads no
-    order of its own to weigh apart."""
+    order of its own to weigh apart. `dllfa_token_loss` trains DLLFA's token level with an InfoNCE of
+    its own on what a reversal keeps (modules/attention_head.py); it needs order fusion."""
     if name not in HEAD_NAMES:
         raise InputError(f"unknown head {name!r}; use one of {', '.join(HEAD_NAMES)}")
     if dllfa_levels not in DLLFA_LEVELS:
@@ -71,6 +73,8 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
         raise InputError(f"unknown DLLFA token frames {dllfa_token_frames!r}; use one of {', '.join(TOKEN_FRAMES)}")
     if dllfa_order_fusion not in ORDER_FUSIONS:
         raise InputError(f"unknown DLLFA order fusion {dllfa_order_fusion!r}; use one of {', '.join(ORDER_FUSIONS)}")
+    if dllfa_token_loss and name != "dllfa":
+        raise InputError(f"--dllfa_token_loss trains DLLFA's token level; head {name!r} has none")
     if isinstance(dllfa_fusion, str) and dllfa_fusion not in FUSIONS:
         raise InputError(f"unknown DLLFA fusion {dllfa_fusion!r}; use a weight in [0, 1] or one of {', '.join(FUSIONS)}")
     if not isinstance(dllfa_fusion, str) and not 0.0 <= dllfa_fusion <= 1.0:
@@ -93,4 +97,5 @@ def build_head(name: str, embed_dim: int, max_frames: int, temporal_layers: int 
     both_levels_on_encoder = dllfa_levels == "both" and encoder is not None
     return AttentionPoolingHead(embed_dim, attention_dim, dllfa_levels, encoder, dllfa_fusion, residual=True,
                                 keeps_plain_frames=both_levels_on_encoder and token_plain,
-                                order_fusion=dllfa_order_fusion if both_levels_on_encoder and not token_plain else "shared")
+                                order_fusion=dllfa_order_fusion if both_levels_on_encoder and not token_plain else "shared",
+                                token_loss=dllfa_token_loss)

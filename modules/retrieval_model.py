@@ -63,7 +63,8 @@ class RetrievalModel(nn.Module):
     def forward(self, tokens: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor,
                 caption_matches: Optional[torch.Tensor] = None, video_index: Optional[torch.Tensor] = None
                 ) -> torch.Tensor:
-        """Symmetric InfoNCE over the global batch (local slices keep their gradient). With
+        """Symmetric InfoNCE over the global batch (local slices keep their gradient), summed over the
+        head's `training_similarities` (its score, and DLLFA's token level alone with its token loss). With
         `caption_matches` [B_local, K] (the videos each caption describes, -1 padded) and
         `video_index` [B_local], every video a caption describes is a positive of its row
         (`modules/contrastive_loss.py`); without them only the item's own video is."""
@@ -73,8 +74,10 @@ class RetrievalModel(nn.Module):
         text = TextFeatures(gather_with_grad(text.sentence, scale), gather_with_grad(text.words, scale),
                             gather_fixed(text.word_mask))
         frames, video_mask = gather_with_grad(frames, scale), gather_fixed(video_mask.bool())
-        sim = self.similarity(text, frames, video_mask)  # [B, B]
+        sims = self.head.training_similarities(self.head.text_side(text.sentence, text.words, text.word_mask),
+                                               self.head.pool_video(frames, video_mask), self.sim_memory_mb)  # [B, B] each
         positives = None
         if caption_matches is not None:
             positives = positive_mask(gather_fixed(caption_matches), gather_fixed(video_index))  # [B, B]
-        return symmetric_infonce(sim, self.backbone.logit_scale.exp(), positives)
+        logit_scale = self.backbone.logit_scale.exp()
+        return sum(symmetric_infonce(sim, logit_scale, positives) for sim in sims)

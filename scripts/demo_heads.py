@@ -18,6 +18,7 @@ DEMO_HEADS = {
     "dllfa_token_plain": ("--sim_header", "dllfa", "--dllfa_token_frames", "plain"),
     "dllfa_fixed_fusion": ("--sim_header", "dllfa", "--dllfa_fusion", "0.5"),
     "dllfa_shared_order": ("--sim_header", "dllfa", "--dllfa_order_fusion", "shared"),
+    "dllfa_token_loss": ("--sim_header", "dllfa", "--dllfa_token_loss"),
 }
 
 

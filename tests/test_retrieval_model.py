@@ -10,6 +10,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from modules.clip_backbone import ClipBackbone
+from modules.contrastive_loss import symmetric_infonce
 from modules.retrieval_heads import build_head
 from modules.retrieval_model import RetrievalModel
 
@@ -73,3 +74,24 @@ def test_forward_encodes_local_videos_and_reads_nothing_on_the_host():
     parts = [batch(rank) for rank in (0, 1)]
     together = tiny_model()(*(torch.cat([part[i] for part in parts]) for i in range(3))).detach()
     assert abs(float(together) - results[0][2]) < 1e-5
+
+
+def test_forward_sums_the_infonce_of_every_training_score():
+    """With DLLFA's token loss the loss is the fused score's InfoNCE plus the token level's order-free
+    score's, both at CLIP's logit scale (one process: the gathers are the local batch)."""
+    torch.manual_seed(0)
+    backbone = ClipBackbone("tiny")
+    model = RetrievalModel(backbone, build_head("dllfa", backbone.embed_dim, FRAMES, temporal_layers=1,
+                                                dllfa_token_loss=True)).train()
+    tokens, video, video_mask = batch(0)
+    loss = model(tokens, video, video_mask)
+    with torch.no_grad():
+        text = model.encode_text(tokens)
+        head = model.head
+        sims = head.training_similarities(head.text_side(text.sentence, text.words, text.word_mask),
+                                          head.pool_video(model.encode_video(video, video_mask), video_mask))
+        scale = backbone.logit_scale.exp()
+        fused_alone = symmetric_infonce(sims[0], scale)
+    assert len(sims) == 2
+    assert torch.allclose(loss.detach(), fused_alone + symmetric_infonce(sims[1], scale), atol=1e-6)
+    assert abs(float(loss.detach()) - float(fused_alone)) > 1e-2

@@ -35,10 +35,12 @@ HEADS: Dict[str, tuple] = {
     "dllfa --dllfa_fusion 0.5": ("dllfa", {"dllfa_fusion": 0.5}),
     "dllfa --dllfa_order_fusion shared": ("dllfa", {"dllfa_order_fusion": "shared"}),
     "dllfa --dllfa_fusion learned": ("dllfa", {"dllfa_fusion": "learned"}),
+    "dllfa --dllfa_token_loss": ("dllfa", {"dllfa_token_loss": True}),
 }
 # The heads of the committed table: all but the scalar learned fusion, which scored as the fixed 0.5
-# (its one logit barely moves at lr 1e-4: modules/attention_head.py); `--heads` takes it.
-DEFAULT_HEADS = tuple(name for name in HEADS if name != "dllfa --dllfa_fusion learned")
+# (its one logit barely moves at lr 1e-4: modules/attention_head.py), and the token loss, measured apart
+# (docs/feature_benchmark.md); `--heads` takes them.
+DEFAULT_HEADS = tuple(name for name in HEADS if name not in ("dllfa --dllfa_fusion learned", "dllfa --dllfa_token_loss"))
 
 
 def make_head(name: str, temporal_layers: int, seed: int) -> RetrievalHead:
