@@ -102,8 +102,8 @@ class AttentionPoolingHead(RetrievalHead):
     that both levels read towards order, and the token level finds the described events less well
     than under the shared fusion; a loss of its own on its order-free part trains the encoder for the
     events too, and asks nothing of the token level's order reading. Measured, it buys events back for
-    some of the order reading on the feature benchmark and loses on the pixel demo, whose batches hold
-    each video's twins (docs/feature_benchmark.md, docs/demo.md): off by default. Evaluation scores as
+    some of the order reading on the feature benchmark and loses on the pixel demo, where the token level
+    reads a motion's direction (docs/feature_benchmark.md, docs/demo.md): off by default. Evaluation scores as
     without it.
     Each level LayerNorms its inputs before
     q and k and starts its value map at the identity, so that attention learns at CLIP's width
