@@ -172,8 +172,9 @@ class AttentionPoolingHead(RetrievalHead):
             beta = logits.masked_fill(~word_mask, torch.finfo(logits.dtype).min).softmax(-1)
             token = _weighted(self.token_level, words, word_mask, beta, token_weights)
         order_free = None
-        if self.token_loss and self.training:
-            order_free = _weighted(self.token_level, words, word_mask, beta, (0.5, 0.5))
+        if self.token_loss and self.training:  # the same side scores the video and its reversal
+            half = self.token_level.text_side(words, word_mask, 0.5 * beta)
+            order_free = (half, half)
         return AttentionText(frame[0], token[0], frame[1], token[1], order_free)
 
     def encode_video(self, frames, mask) -> AttentionVideo:

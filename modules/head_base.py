@@ -4,6 +4,7 @@
     video = head.video_side(frames, video_mask)         # video-only, cacheable
     sim   = head.similarity(text, video, memory_mb)     # [Nt, Nv] cosine, the only pairwise part
     sims  = head.training_similarities(text, video)     # what training's InfoNCE losses are summed over
+    loss  = head.training_loss(text, video, logit_scale, positives)  # that sum
 
 `video_side` is `pool_video(frame_side(frames, mask), mask)`: `frame_side` is the temporal
 encoder (per video, so training runs it on each rank's own videos before the gather and
@@ -28,6 +29,7 @@ from typing import Iterator, List, Optional
 import torch
 from torch import nn
 
+from modules.contrastive_loss import symmetric_infonce
 from modules.tensor_ops import reverse_real_frames
 from modules.temporal_encoder import TemporalEncoder
 
@@ -116,3 +118,9 @@ class RetrievalHead(nn.Module):
         """The score matrices [Nt, Nv] whose InfoNCE losses training sums: the head's `similarity`,
         and a head trained with a loss of its own for a part (DLLFA's token loss) adds that part's."""
         return [self.similarity(text, video, memory_mb)]
+
+    def training_loss(self, text, video, logit_scale: torch.Tensor, positives: Optional[torch.Tensor] = None,
+                      memory_mb: float = DEFAULT_MEMORY_MB) -> torch.Tensor:
+        """The sum of the symmetric InfoNCE losses (modules/contrastive_loss.py) of `training_similarities`."""
+        return sum(symmetric_infonce(sim, logit_scale, positives)
+                   for sim in self.training_similarities(text, video, memory_mb))

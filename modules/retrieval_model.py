@@ -20,7 +20,7 @@ from torch import nn
 
 from modules.clip_backbone import ClipBackbone
 from modules.collectives import gather_fixed, gather_with_grad
-from modules.contrastive_loss import MAX_SCALE, positive_mask, symmetric_infonce
+from modules.contrastive_loss import MAX_SCALE, positive_mask
 from modules.head_base import DEFAULT_MEMORY_MB
 
 MAX_LOGIT_SCALE = math.log(MAX_SCALE)
@@ -74,10 +74,9 @@ class RetrievalModel(nn.Module):
         text = TextFeatures(gather_with_grad(text.sentence, scale), gather_with_grad(text.words, scale),
                             gather_fixed(text.word_mask))
         frames, video_mask = gather_with_grad(frames, scale), gather_fixed(video_mask.bool())
-        sims = self.head.training_similarities(self.head.text_side(text.sentence, text.words, text.word_mask),
-                                               self.head.pool_video(frames, video_mask), self.sim_memory_mb)  # [B, B] each
         positives = None
         if caption_matches is not None:
             positives = positive_mask(gather_fixed(caption_matches), gather_fixed(video_index))  # [B, B]
-        logit_scale = self.backbone.logit_scale.exp()
-        return sum(symmetric_infonce(sim, logit_scale, positives) for sim in sims)
+        return self.head.training_loss(self.head.text_side(text.sentence, text.words, text.word_mask),
+                                       self.head.pool_video(frames, video_mask), self.backbone.logit_scale.exp(),
+                                       positives, self.sim_memory_mb)

@@ -11,7 +11,7 @@ from dataloaders.caption_matches import CAPTION_MATCHES_FILE, padded_matches, re
 from dataloaders.retrieval_datasets import TrainPairDataset, collate_batch
 from dataloaders.retrieval_split import split_from_pairs
 from dataloaders.video_source import open_video_source
-from modules import retrieval_model
+from modules import head_base
 from modules.contrastive_loss import positive_mask
 from modules.errors import InputError
 from modules.tokenizer import CaptionTokenizer
@@ -79,13 +79,13 @@ def shared_caption_data(synthetic, tmp_path_factory):
 
 def positives_seen(data, output, monkeypatch, *extra):
     """The positive masks the driver's loss received in a one-epoch run (None where it got none)."""
-    seen, original = [], retrieval_model.symmetric_infonce
+    seen, original = [], head_base.symmetric_infonce
 
     def recording(sim, scale, positives=None):
         seen.append(None if positives is None else positives.clone())
         return original(sim, scale, positives)
 
-    monkeypatch.setattr(retrieval_model, "symmetric_infonce", recording)
+    monkeypatch.setattr(head_base, "symmetric_infonce", recording)
     assert main_task_retrieval.main(driver_args(data, output, "--epochs", "1", "--batch_size", "22",
                                                 "--train_captions", "one", *extra)) == 0
     return seen

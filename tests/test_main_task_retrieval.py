@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import main_task_retrieval
 from driver.checkpoints import load_checkpoint
-from modules import retrieval_model
+from modules import head_base
 from tests.support.driver_runs import (assert_same_parameters, driver_args, eval_args, evaluated_metrics,
                                        model_state, read_jsonl, step_losses, trained_run)
 
@@ -42,7 +42,7 @@ def test_resume_after_a_preemption_mid_epoch_continues_exactly_with_clean_logs(s
     """Preempted in epoch 2 after its first step was logged: the resumed run redoes that step and
     its logs read as one run (no step twice), TensorBoard's too."""
     output = synthetic["root"] / "resumed"
-    original = retrieval_model.symmetric_infonce
+    original = head_base.symmetric_infonce
     calls = []
 
     def preempted_in_step_4(*args):
@@ -51,7 +51,7 @@ def test_resume_after_a_preemption_mid_epoch_continues_exactly_with_clean_logs(s
             raise KeyboardInterrupt("preempted")
         return original(*args)
 
-    monkeypatch.setattr(retrieval_model, "symmetric_infonce", preempted_in_step_4)
+    monkeypatch.setattr(head_base, "symmetric_infonce", preempted_in_step_4)
     with pytest.raises(KeyboardInterrupt):
         main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8",
                                              "--n_display", "1"))
@@ -124,7 +124,7 @@ def test_two_processes_match_one_process(synthetic, tmp_path):
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(synthetic, monkeypatch, capsys):
     output = synthetic["root"] / "diverged"
-    original = retrieval_model.symmetric_infonce
+    original = head_base.symmetric_infonce
     calls = []
 
     def diverging_loss(*args):
@@ -132,7 +132,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(synthetic, m
         loss = original(*args)
         return loss * float("nan") if len(calls) == 3 else loss
 
-    monkeypatch.setattr(retrieval_model, "symmetric_infonce", diverging_loss)
+    monkeypatch.setattr(head_base, "symmetric_infonce", diverging_loss)
     code = main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "2", "--batch_size", "8"))
     assert code == 1
     error = capsys.readouterr().err

@@ -11,7 +11,7 @@ import torch
 import main_task_retrieval
 from driver.checkpoints import load_checkpoint
 from driver.trainer import Trainer
-from modules import retrieval_model
+from modules import head_base
 from tests.support.driver_runs import driver_args, model_state, read_jsonl, step_losses
 
 pytestmark = pytest.mark.slow  # every test runs the driver end to end
@@ -119,14 +119,14 @@ def test_a_training_step_reads_nothing_back_from_the_device(synthetic, monkeypat
 
 
 def test_a_nan_loss_stops_the_run_within_n_display_steps_naming_its_step(synthetic, monkeypatch, capsys):
-    original, calls = retrieval_model.symmetric_infonce, []
+    original, calls = head_base.symmetric_infonce, []
 
     def diverging_loss(*args):
         calls.append(1)
         loss = original(*args)
         return loss * float("nan") if len(calls) == 6 else loss
 
-    monkeypatch.setattr(retrieval_model, "symmetric_infonce", diverging_loss)
+    monkeypatch.setattr(head_base, "symmetric_infonce", diverging_loss)
     output = synthetic["root"] / "diverged_early"
     code = main_task_retrieval.main(driver_args(synthetic, output, "--epochs", "1", "--batch_size", "2",
                                                 "--n_display", "4"))

@@ -1,7 +1,7 @@
 """Train a head on the generated stream with this repository's loss, optimizer and recipe.
 
 The loop is the head's share of driver/trainer.py's: symmetric InfoNCE (modules/contrastive_loss.py),
-summed over the head's training scores as RetrievalModel.forward does,
+summed over the head's training scores (`training_loss`, as RetrievalModel.forward),
 at CLIP's logit scale, AdamW from modules/optimization.py (weight decay 0.2, 10% warmup then
 cosine, the head at `lr`), gradient clipping at 1.0, fp32. The backbone is bypassed, so its
 parameters (and `--coef_lr`) play no part; the logit scale is fixed at 100, where a pretrained
@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 import torch
 
 from bench.feature_level.generator import SampleMaker, World
-from modules.contrastive_loss import MAX_SCALE, symmetric_infonce
+from modules.contrastive_loss import MAX_SCALE
 from modules.optimization import build_optimizer
 from modules.head_base import RetrievalHead
 
@@ -60,9 +60,8 @@ def train_heads(heads: Dict[str, RetrievalHead], world: World, seed: int, steps:
         for name, head in trainable.items():
             started = time.perf_counter()
             optimizer, scheduler = optimizers[name]
-            text = head.text_side(batch.sentence, batch.words, batch.word_mask)
-            sims = head.training_similarities(text, head.video_side(batch.frames, batch.video_mask))
-            loss = sum(symmetric_infonce(sim, scale) for sim in sims)
+            loss = head.training_loss(head.text_side(batch.sentence, batch.words, batch.word_mask),
+                                      head.video_side(batch.frames, batch.video_mask), scale)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(head.parameters(), MAX_GRAD_NORM)
             optimizer.step()
